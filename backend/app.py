@@ -1,0 +1,94 @@
+"""The FastAPI application: API under /api/v1, health probes, the web apps."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+from backend.config import Settings, get_settings
+from backend.core.db import create_engine, make_sessionmaker
+from backend.core.errors import install_error_handlers
+from backend.core.logging import RequestIdMiddleware, configure_logging
+
+logger = logging.getLogger("kernpunt")
+
+API_PREFIX = "/api/v1"
+
+
+def _include_routers(app: FastAPI) -> None:
+    # Imported here so importing backend.app stays cheap for the CLI.
+    from backend.auth.router import router as auth_router
+    from backend.health import router as health_router
+    from backend.ledger.router import router as ledger_router
+    from backend.tenants.router import router as tenants_router
+    from backend.welcome import router as welcome_router
+
+    app.include_router(health_router)
+    app.include_router(welcome_router)
+    app.include_router(auth_router, prefix=API_PREFIX)
+    app.include_router(tenants_router, prefix=API_PREFIX)
+    app.include_router(ledger_router, prefix=API_PREFIX)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        if engine.dialect.name == "sqlite":
+            # Readers need no write lock: a second engine whose transactions BEGIN DEFERRED.
+            read_engine = create_engine(settings.database_url, sqlite_write_lock=False)
+            app.state.read_engine = read_engine
+            app.state.read_sessionmaker = make_sessionmaker(read_engine)
+        else:
+            app.state.read_engine = engine
+            app.state.read_sessionmaker = app.state.sessionmaker
+        background: list[asyncio.Task[None]] = []
+        if settings.scheduler_enabled:
+            from backend.jobs import run_scheduler
+
+            background.append(asyncio.create_task(run_scheduler(app.state.sessionmaker, settings)))
+        try:
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+            for task in background:
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
+            if app.state.read_engine is not engine:
+                await app.state.read_engine.dispose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Kernpunt",
+        version="0.1.0",
+        summary="Municipality-wide savings points: earn in local shops, spend in any shop of the town.",
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    _include_routers(app)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory`` (one app per worker process)."""
+    settings = get_settings()
+    configure_logging(level=settings.log_level, json_logs=settings.log_json)
+    return create_app(settings)

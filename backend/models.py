@@ -1,0 +1,16 @@
+"""Imports every table so ``metadata`` is complete (Alembic, tests)."""
+
+from backend.auth.models import LoginThrottle, PosApiKey, RefreshToken, User  # noqa: F401
+from backend.core.db import metadata  # noqa: F401
+from backend.ledger.models import (  # noqa: F401
+    Account,
+    AccountBalance,
+    Entry,
+    Hold,
+    LedgerChainHead,
+    LedgerSeal,
+    Transfer,
+)
+from backend.merchants.models import Merchant  # noqa: F401
+from backend.tenants.models import Tenant  # noqa: F401
+from backend.wallets.models import Shopper  # noqa: F401
