@@ -1,0 +1,97 @@
+# Kernpunt developer commands. `make run` starts the app, `make test` runs the suite.
+#
+# Installs are stamped inside the virtualenv, so a rerun is instant and a change to
+# pyproject.toml reinstalls. Override on the command line, e.g.
+#   make run PORT=8080        make test PYTEST_ARGS='-x -k ledger'
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON      ?= python3
+VENV        ?= .venv
+BIN         := $(VENV)/bin
+PY          := $(BIN)/python
+PIP         := $(PY) -m pip --disable-pip-version-check
+HOST        ?= 127.0.0.1
+PORT        ?= 8000
+PYTEST_ARGS ?=
+BENCH_ARGS  ?=
+# Browser tests (later issues) set this to 1 to have `make test` install Chromium.
+BROWSER_TESTS ?= 0
+
+STAMP_VENV := $(VENV)/.stamp-venv
+STAMP_APP  := $(VENV)/.stamp-install
+STAMP_DEV  := $(VENV)/.stamp-install-dev
+
+.PHONY: help venv install install-dev run test test-deps bench lint clean distclean
+
+help:
+	@echo "make run        install, migrate, seed the demo town (if empty), serve on http://$(HOST):$(PORT)"
+	@echo "make test       install dev extras and run the whole test suite (PYTEST_ARGS=...)"
+	@echo "make bench      HTTP vs raw-SQL ledger benchmark on PostgreSQL (not part of make test)"
+	@echo "make lint       ruff, when installed"
+	@echo "make clean      remove caches and build output (keeps .venv and var/)"
+	@echo "make distclean  clean + remove .venv"
+
+$(STAMP_VENV):
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	touch $@
+
+venv: $(STAMP_VENV)
+
+$(STAMP_APP): pyproject.toml $(STAMP_VENV)
+	$(PIP) install -q -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml $(STAMP_APP)
+	$(PIP) install -q -e '.[dev]'
+	touch $@
+
+install: $(STAMP_APP)
+
+install-dev: $(STAMP_DEV)
+
+run: install
+	mkdir -p var
+	$(BIN)/kernpunt db upgrade
+	$(BIN)/kernpunt demo --if-empty
+	$(BIN)/kernpunt serve --host $(HOST) --port $(PORT)
+
+# System packages the test suite needs. Harmless today: Chromium is only installed
+# when BROWSER_TESTS=1, it is missing, and we are root with apt-get (CI).
+test-deps:
+	@if [ "$(BROWSER_TESTS)" = "1" ]; then \
+	  if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+	    echo "test-deps: chromium present"; \
+	  elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "test-deps: installing chromium"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "test-deps: chromium missing; install it (apt-get install chromium)" >&2; exit 1; \
+	  fi; \
+	fi
+
+test: install-dev test-deps
+	mkdir -p var
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# A benchmark, not a test: needs PostgreSQL and wrk (installed with apt-get when root).
+bench: install-dev
+	mkdir -p var
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+lint: install-dev
+	@if [ -x $(BIN)/ruff ]; then $(BIN)/ruff check backend tests bench alembic; \
+	elif command -v ruff >/dev/null 2>&1; then ruff check backend tests bench alembic; \
+	else echo "lint: ruff is not installed (.venv/bin/pip install ruff)"; fi
+
+clean:
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+	rm -rf .pytest_cache .hypothesis .ruff_cache build dist test-artifacts *.egg-info
+
+distclean: clean
+	rm -rf $(VENV)
