@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from backend.config import Settings, get_settings
 from backend.core.db import create_engine, make_sessionmaker
@@ -74,7 +73,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Kernpunt",
         version="0.1.0",
         summary="Municipality-wide savings points: earn in local shops, spend in any shop of the town.",
-        default_response_class=ORJSONResponse,
         lifespan=lifespan,
         openapi_url="/openapi.json",
         docs_url="/docs",

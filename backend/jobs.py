@@ -1,0 +1,54 @@
+"""Background jobs inside the server: sealing the hash chain and expiring holds.
+
+Each run is its own short transaction. Several workers may run them at once: the chain
+head row lock and the conditional hold updates make concurrent runs harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.config import Settings
+from backend.core.db import transaction
+from backend.core.routing import backoff, is_retryable
+from backend.ledger.chain import seal_pending
+from backend.ledger.holds import expire_overdue_holds
+from backend.ledger.verify import tenant_ids
+
+logger = logging.getLogger("kernpunt.jobs")
+
+
+async def run_once(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+    sealed = expired = 0
+    async with transaction(sessionmaker) as session:
+        tenants = await tenant_ids(session)
+    for tenant_id, _slug in tenants:
+        for attempt in range(5):
+            try:
+                async with transaction(sessionmaker) as session:
+                    expired += await expire_overdue_holds(session, tenant_id=tenant_id)
+                async with transaction(sessionmaker) as session:
+                    sealed += await seal_pending(session, tenant_id=tenant_id)
+                break
+            except Exception as exc:
+                if is_retryable(exc):
+                    await backoff(attempt)
+                    continue
+                raise
+    return {"sealed": sealed, "expired_holds": expired}
+
+
+async def run_scheduler(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    while True:
+        try:
+            result = await run_once(sessionmaker)
+            if result["sealed"] or result["expired_holds"]:
+                logger.debug("jobs ran", extra=result)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - a failing run is logged, the next one tries again
+            logger.exception("background job failed")
+        await asyncio.sleep(settings.sealer_interval_seconds)
