@@ -11,10 +11,10 @@ import json
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "kernpunt.db"
@@ -29,12 +29,12 @@ class Settings(BaseSettings):
 
     env: Literal["dev", "test", "production"] = "dev"
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}"
-    database_pool_size: int = 10
+    database_pool_size: int = 20
     database_echo: bool = False
 
     # Signing keys for access tokens as {"kid": "secret", ...}; the first kid signs,
     # every kid verifies, so a key can be rotated without logging everybody out.
-    jwt_keys: dict[str, str] = Field(default_factory=dict)
+    jwt_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     secret_key: str | None = None
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 30 * 24 * 3600

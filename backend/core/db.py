@@ -60,7 +60,7 @@ def create_engine(
         url,
         echo=echo,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=max(5, pool_size // 2),
         pool_pre_ping=False,
         isolation_level="READ COMMITTED",
     )

@@ -32,7 +32,7 @@ def validate_idempotency_key(value: str | None) -> str:
     return value
 
 
-def idempotency_key_header(
+async def idempotency_key_header(
     idempotency_key: Annotated[
         str | None,
         Header(

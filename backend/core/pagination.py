@@ -49,7 +49,7 @@ def decode_cursor(cursor: str) -> int:
         raise InvalidCursor() from exc
 
 
-def page_params(
+async def page_params(
     limit: int = Query(50, ge=1, le=MAX_PAGE_SIZE, description="Items per page"),
     cursor: str | None = Query(None, max_length=200, description="`next_cursor` of the previous page"),
 ) -> PageParams:

@@ -79,6 +79,6 @@ class TransactionalRoute(APIRoute):
         return run_in_transaction
 
 
-def get_session(request: Request) -> AsyncSession:
+async def get_session(request: Request) -> AsyncSession:
     """The request's session, opened by ``TransactionalRoute``."""
     return request.state.db

@@ -8,6 +8,8 @@ every transfer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -58,13 +60,17 @@ class AccountMeta:
     shard_count: int
 
 
-_meta_cache: dict[tuple[str, int], AccountMeta] = {}
+# One cache per engine: tests talk to several databases from one process.
+_meta_caches: WeakKeyDictionary[Any, dict[int, AccountMeta]] = WeakKeyDictionary()
 _META_CACHE_LIMIT = 200_000
 
 
-def _cache_key(session: AsyncSession, account_id: int) -> tuple[str, int]:
-    # Keyed by database too: tests talk to several databases from one process.
-    return (str(session.bind.url), account_id)
+def _cache_for(session: AsyncSession) -> dict[int, AccountMeta]:
+    engine = session.bind.sync_engine
+    cache = _meta_caches.get(engine)
+    if cache is None:
+        cache = _meta_caches[engine] = {}
+    return cache
 
 
 _meta_query = select(
@@ -76,21 +82,22 @@ async def account_metas(
     session: AsyncSession, *, tenant_id: int, account_ids: tuple[int, ...]
 ) -> dict[int, AccountMeta]:
     """Metadata of accounts of ``tenant_id``; an unknown or foreign account is a 404."""
+    cache = _cache_for(session)
     found: dict[int, AccountMeta] = {}
     missing: list[int] = []
     for account_id in account_ids:
-        meta = _meta_cache.get(_cache_key(session, account_id))
+        meta = cache.get(account_id)
         if meta is None:
             missing.append(account_id)
         else:
             found[account_id] = meta
     if missing:
         rows = (await session.execute(_meta_query, {"ids": missing})).all()
-        if len(_meta_cache) > _META_CACHE_LIMIT:
-            _meta_cache.clear()
+        if len(cache) > _META_CACHE_LIMIT:
+            cache.clear()
         for row in rows:
             meta = AccountMeta(row.id, row.tenant_id, AccountType(row.type), row.shard_count)
-            _meta_cache[_cache_key(session, row.id)] = meta
+            cache[row.id] = meta
             found[row.id] = meta
     for account_id in account_ids:
         meta = found.get(account_id)

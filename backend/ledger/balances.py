@@ -148,22 +148,28 @@ async def _make_room(session: AsyncSession, meta: AccountMeta, amount: int, *, n
         total_available = sum(shard.balance - shard.pending for shard in shards)
         raise _insufficient(meta, available=max(total_available, 0), amount=amount)
     target = max(spare, key=lambda slot: spare[slot])
-    if spare[target] >= amount:
+    if spare[target] >= amount and len(shards) == 1:
         return target
-    moved = 0
-    for shard in shards:
-        if shard.slot == target or spare[shard.slot] <= 0:
+    # Spread the spare points evenly so the next debits find room on whichever shard
+    # they pick; the target keeps at least ``amount``. Lowering shards first keeps every
+    # intermediate row above its floor (the CHECK constraint is checked per row).
+    others = [shard for shard in shards if shard.slot != target]
+    share = (total_spare - amount) // len(shards)
+    wanted = {shard.slot: share for shard in others}
+    wanted[target] = total_spare - share * len(others)
+    ordered = sorted(shards, key=lambda shard: wanted[shard.slot] - spare[shard.slot])
+    for shard in ordered:
+        if wanted[shard.slot] == spare[shard.slot]:
             continue
-        moved += spare[shard.slot]
         await session.execute(
             _set_shard_stmt,
-            {"aid": meta.id, "s": shard.slot, "new_balance": shard.balance - spare[shard.slot], "new_floor": shard.floor},
+            {
+                "aid": meta.id,
+                "s": shard.slot,
+                "new_balance": shard.balance + wanted[shard.slot] - spare[shard.slot],
+                "new_floor": shard.floor,
+            },
         )
-    target_shard = next(shard for shard in shards if shard.slot == target)
-    await session.execute(
-        _set_shard_stmt,
-        {"aid": meta.id, "s": target, "new_balance": target_shard.balance + moved, "new_floor": target_shard.floor},
-    )
     return target
 
 
