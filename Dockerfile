@@ -43,6 +43,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     KERNPUNT_ENV=production \
     KERNPUNT_DATABASE_URL=sqlite+aiosqlite:////app/var/kernpunt.db \
+    KERNPUNT_ALEMBIC_DIR=/app/alembic \
     KERNPUNT_PORT=8000 \
     KERNPUNT_WORKERS=4
 
@@ -53,11 +54,12 @@ RUN groupadd --system --gid 10001 kernpunt \
 COPY --from=builder /opt/venv /opt/venv
 
 WORKDIR /app
-# The CLI finds alembic.ini (and through it alembic/) in the working directory.
+# Migrations: the CLI looks in KERNPUNT_ALEMBIC_DIR, then ./alembic (the working directory).
 COPY alembic.ini ./alembic.ini
 COPY alembic ./alembic
 COPY docker/entrypoint.sh /usr/local/bin/kernpunt-entrypoint
-RUN chmod 0755 /usr/local/bin/kernpunt-entrypoint \
+COPY docker/healthcheck.py /usr/local/bin/kernpunt-healthcheck
+RUN chmod 0755 /usr/local/bin/kernpunt-entrypoint /usr/local/bin/kernpunt-healthcheck \
     && mkdir -p /app/var \
     && chown kernpunt:kernpunt /app/var
 
@@ -67,8 +69,8 @@ USER kernpunt
 VOLUME ["/app/var"]
 EXPOSE 8000
 
-# python:3.11-slim has no curl; probe /healthz with the standard library.
+# python:3.11-slim has no curl; docker/healthcheck.py probes /healthz with the stdlib.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
-    CMD ["python", "-c", "import os, sys, urllib.request; r = urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('KERNPUNT_PORT', '8000'), timeout=4); sys.exit(0 if r.status == 200 else 1)"]
+    CMD ["python", "/usr/local/bin/kernpunt-healthcheck"]
 
 ENTRYPOINT ["kernpunt-entrypoint"]
