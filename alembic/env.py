@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import Column
 from sqlalchemy.engine import Connection
 
 import backend.models  # noqa: F401  (registers every table)
@@ -34,7 +35,7 @@ def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool
 def _compare_type(ctx, inspected_column, metadata_column, inspected_type, metadata_type):  # noqa: ANN001
     if isinstance(metadata_type, UTCDateTime):
         # The decorator is a DateTime(timezone=True) underneath; compare that.
-        return ctx.impl.compare_type(inspected_column, metadata_column.copy(type_=metadata_type.impl))
+        return ctx.impl.compare_type(inspected_column, Column(metadata_column.name, metadata_type.impl))
     return None
 
 
