@@ -44,7 +44,11 @@ def parse_prefix(raw_key: str) -> str | None:
     if not raw_key.startswith(KEY_SCHEME):
         return None
     rest = raw_key[len(KEY_SCHEME) :]
-    prefix, separator, secret = rest[:PREFIX_LENGTH], rest[PREFIX_LENGTH : PREFIX_LENGTH + 1], rest[PREFIX_LENGTH + 1 :]
+    prefix, separator, secret = (
+        rest[:PREFIX_LENGTH],
+        rest[PREFIX_LENGTH : PREFIX_LENGTH + 1],
+        rest[PREFIX_LENGTH + 1 :],
+    )
     if len(prefix) != PREFIX_LENGTH or separator != "_" or not secret:
         return None
     return prefix
@@ -121,10 +125,14 @@ async def principal_from_api_key(session: AsyncSession, *, raw_key: str) -> Prin
     if key.revoked_at is not None:
         raise ApiKeyInvalid("The API key has been revoked.")
     assert key.id is not None
-    return Principal(tenant_id=key.tenant_id, role=Role.CASHIER, merchant_id=key.merchant_id, api_key_id=key.id)
+    return Principal(
+        tenant_id=key.tenant_id, role=Role.CASHIER, merchant_id=key.merchant_id, api_key_id=key.id
+    )
 
 
-async def list_pos_api_keys(session: AsyncSession, *, tenant_id: int, merchant_id: int) -> list[PosApiKey]:
+async def list_pos_api_keys(
+    session: AsyncSession, *, tenant_id: int, merchant_id: int
+) -> list[PosApiKey]:
     """All keys of a merchant, newest first, revoked ones included (for the audit trail)."""
     result = await session.scalars(
         select(PosApiKey)
@@ -140,7 +148,9 @@ async def revoke_pos_api_key(
     """Revoke a key at once; revoking a revoked key changes nothing."""
     key = await session.scalar(
         select(PosApiKey).where(
-            PosApiKey.tenant_id == tenant_id, PosApiKey.merchant_id == merchant_id, PosApiKey.id == key_id
+            PosApiKey.tenant_id == tenant_id,
+            PosApiKey.merchant_id == merchant_id,
+            PosApiKey.id == key_id,
         )
     )
     if key is None:

@@ -163,7 +163,10 @@ async def list_users(
         before_id=paging.before_id,
     )
     ids = [user.id for user in users if user.id is not None]
-    return Page(items=[UserOut.of(user) for user in users[: paging.limit]], next_cursor=next_cursor(ids, paging.limit))
+    return Page(
+        items=[UserOut.of(user) for user in users[: paging.limit]],
+        next_cursor=next_cursor(ids, paging.limit),
+    )
 
 
 @router.post(
@@ -203,9 +206,15 @@ async def create_user(body: UserCreate, principal: UserManager, session: Session
     summary="POS API keys of a merchant, revoked ones included",
     responses=problem_responses(*_AUTH_ERRORS, Forbidden, MerchantNotFound),
 )
-async def list_pos_keys(merchant_id: MerchantId, principal: KeyManager, session: Session) -> list[PosKeyOut]:
-    await service.merchant_for_key_management(session, actor=principal, merchant_id=merchant_id, write=False)
-    keys = await service.list_pos_api_keys(session, tenant_id=principal.tenant_id, merchant_id=merchant_id)
+async def list_pos_keys(
+    merchant_id: MerchantId, principal: KeyManager, session: Session
+) -> list[PosKeyOut]:
+    await service.merchant_for_key_management(
+        session, actor=principal, merchant_id=merchant_id, write=False
+    )
+    keys = await service.list_pos_api_keys(
+        session, tenant_id=principal.tenant_id, merchant_id=merchant_id
+    )
     return [PosKeyOut.of(key) for key in keys]
 
 
@@ -219,7 +228,9 @@ async def list_pos_keys(merchant_id: MerchantId, principal: KeyManager, session:
 async def create_pos_key(
     merchant_id: MerchantId, body: PosKeyCreate, principal: KeyManager, session: Session
 ) -> PosKeyCreated:
-    await service.merchant_for_key_management(session, actor=principal, merchant_id=merchant_id, write=True)
+    await service.merchant_for_key_management(
+        session, actor=principal, merchant_id=merchant_id, write=True
+    )
     key, raw_key = await service.create_pos_api_key(
         session,
         tenant_id=principal.tenant_id,
@@ -243,9 +254,10 @@ async def revoke_pos_key(
     principal: KeyManager,
     session: Session,
 ) -> Response:
-    await service.merchant_for_key_management(session, actor=principal, merchant_id=merchant_id, write=True)
+    await service.merchant_for_key_management(
+        session, actor=principal, merchant_id=merchant_id, write=True
+    )
     await service.revoke_pos_api_key(
         session, tenant_id=principal.tenant_id, merchant_id=merchant_id, key_id=key_id
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-

@@ -21,7 +21,10 @@ class _Request(BaseModel):
 
 class LoginRequest(_Request):
     tenant: str | None = Field(
-        default=None, min_length=1, max_length=64, description="Municipality slug; the default one if left out"
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Municipality slug; the default one if left out",
     )
     email: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
@@ -35,7 +38,9 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="Seconds until the access token expires")
-    refresh_token: str = Field(description="Single use: exchange it at /auth/refresh for a new pair")
+    refresh_token: str = Field(
+        description="Single use: exchange it at /auth/refresh for a new pair"
+    )
     role: Role
     tenant: str
     user_id: int

@@ -9,16 +9,13 @@ those errors carry a ``remember`` step the router runs in a transaction of its o
 from __future__ import annotations
 
 import hashlib
-import importlib
 import math
 import re
 import secrets
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -56,12 +53,15 @@ from backend.auth.tokens import issue_access_token
 from backend.config import Settings
 from backend.core.errors import Forbidden, RateLimited
 from backend.core.types import utcnow
+from backend.ledger.service import open_shopper_wallet
 from backend.merchants.models import Merchant
 from backend.tenants.models import Tenant
 from backend.wallets.models import Shopper
 
 MERCHANT_ROLES = frozenset({Role.MERCHANT_OWNER, Role.CASHIER})
-STAFF_ROLES_BY_ADMIN = frozenset({Role.MUNICIPALITY_ADMIN, Role.AUDITOR, Role.MERCHANT_OWNER, Role.CASHIER})
+STAFF_ROLES_BY_ADMIN = frozenset(
+    {Role.MUNICIPALITY_ADMIN, Role.AUDITOR, Role.MERCHANT_OWNER, Role.CASHIER}
+)
 
 # Five wrong passwords within a quarter of an hour lock the (tenant, e-mail) pair for a
 # quarter of an hour: slow enough to stop guessing, short enough not to lock people out
@@ -147,18 +147,6 @@ async def _require_merchant(session: AsyncSession, *, tenant_id: int, merchant_i
         raise MerchantNotFound()
 
 
-def _wallet_opener() -> Callable[..., Any] | None:
-    # The ledger opens shopper wallets; until its service exists a shopper is created
-    # without one. Resolved per call so the two packages can be imported in any order.
-    try:
-        module = importlib.import_module("backend.ledger.service")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("backend.ledger.service", "backend.ledger"):
-            return None
-        raise
-    return getattr(module, "open_shopper_wallet", None)
-
-
 async def create_user(
     session: AsyncSession,
     *,
@@ -198,16 +186,18 @@ async def create_user(
         raise EmailTaken() from exc
 
     if role is Role.SHOPPER:
-        shopper = Shopper(tenant_id=tenant_id, user_id=user.id, first_name=user.display_name, language=language)
+        shopper = Shopper(
+            tenant_id=tenant_id, user_id=user.id, first_name=user.display_name, language=language
+        )
         session.add(shopper)
         await session.flush()
-        open_wallet = _wallet_opener()
-        if open_wallet is not None:
-            await open_wallet(session, tenant_id=tenant_id, shopper_id=shopper.id)
+        await open_shopper_wallet(session, tenant_id=tenant_id, shopper_id=shopper.id)
     return user
 
 
-def allowed_merchant_for_new_user(actor: Principal, *, role: Role, merchant_id: int | None) -> int | None:
+def allowed_merchant_for_new_user(
+    actor: Principal, *, role: Role, merchant_id: int | None
+) -> int | None:
     """Who may create whom: an admin creates staff of its own municipality, a merchant
     owner creates cashiers of its own shop. Returns the merchant the user will belong to."""
     if actor.is_pos_key:
@@ -287,7 +277,9 @@ def _throttle_subject(email: str) -> str:
     return f"email:{email}"[:300]
 
 
-async def _locked_throttle(session: AsyncSession, *, tenant_id: int, subject: str) -> LoginThrottle | None:
+async def _locked_throttle(
+    session: AsyncSession, *, tenant_id: int, subject: str
+) -> LoginThrottle | None:
     return await session.scalar(
         select(LoginThrottle)
         .where(LoginThrottle.tenant_id == tenant_id, LoginThrottle.subject == subject)
@@ -305,7 +297,9 @@ async def record_login_failure(
     if throttle is None:
         try:
             async with session.begin_nested():
-                throttle = LoginThrottle(tenant_id=tenant_id, subject=subject, failures=0, window_started_at=now)
+                throttle = LoginThrottle(
+                    tenant_id=tenant_id, subject=subject, failures=0, window_started_at=now
+                )
                 session.add(throttle)
         except IntegrityError:
             # Another failed attempt inserted the row first; count on that one.
@@ -324,7 +318,9 @@ async def record_login_failure(
     return throttle
 
 
-async def authenticate(session: AsyncSession, *, tenant_slug: str, email: str, password: str) -> User:
+async def authenticate(
+    session: AsyncSession, *, tenant_slug: str, email: str, password: str
+) -> User:
     """The active user with these credentials. Unknown municipality, unknown address,
     wrong password and disabled account all fail alike, in about the same time."""
     email = normalise_email(email)
@@ -335,7 +331,9 @@ async def authenticate(session: AsyncSession, *, tenant_slug: str, email: str, p
     assert tenant.id is not None
     subject = _throttle_subject(email)
     throttle = await session.scalar(
-        select(LoginThrottle).where(LoginThrottle.tenant_id == tenant.id, LoginThrottle.subject == subject)
+        select(LoginThrottle).where(
+            LoginThrottle.tenant_id == tenant.id, LoginThrottle.subject == subject
+        )
     )
     now = utcnow()
     if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
@@ -344,8 +342,12 @@ async def authenticate(session: AsyncSession, *, tenant_slug: str, email: str, p
             f"Too many failed sign-ins for this address; try again in {retry_after} seconds.",
             retry_after=retry_after,
         )
-    user = await session.scalar(select(User).where(User.tenant_id == tenant.id, User.email == email))
-    verified = await verify_password_async(user.password_hash if user is not None else None, password)
+    user = await session.scalar(
+        select(User).where(User.tenant_id == tenant.id, User.email == email)
+    )
+    verified = await verify_password_async(
+        user.password_hash if user is not None else None, password
+    )
     if user is None or not verified or not user.is_active:
         raise InvalidCredentials().with_memory(
             partial(record_login_failure, tenant_id=tenant.id, email=email)
@@ -427,10 +429,14 @@ def _reused(token: RefreshToken) -> RefreshTokenReused:
     )
 
 
-async def rotate_refresh_token(session: AsyncSession, *, raw_token: str, settings: Settings) -> IssuedTokens:
+async def rotate_refresh_token(
+    session: AsyncSession, *, raw_token: str, settings: Settings
+) -> IssuedTokens:
     """Spend a refresh token on a new pair. A token is good for one use: seeing it
     again means it was copied, so the whole session (family) is ended."""
-    token = await session.scalar(select(RefreshToken).where(RefreshToken.token_hash == hash_secret(raw_token)))
+    token = await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_secret(raw_token))
+    )
     if token is None:
         raise RefreshTokenInvalid()
     now = utcnow()
@@ -464,7 +470,9 @@ async def rotate_refresh_token(session: AsyncSession, *, raw_token: str, setting
 async def revoke_refresh_token(session: AsyncSession, *, raw_token: str) -> None:
     """Sign out: end the session the token belongs to. Unknown or already revoked
     tokens are fine, so a repeated logout succeeds."""
-    token = await session.scalar(select(RefreshToken).where(RefreshToken.token_hash == hash_secret(raw_token)))
+    token = await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_secret(raw_token))
+    )
     if token is not None:
         await revoke_token_family(session, tenant_id=token.tenant_id, family_id=token.family_id)
         await session.flush()
@@ -489,5 +497,9 @@ async def principal_profile(session: AsyncSession, *, principal: Principal) -> P
         )
     )
     return PrincipalProfile(
-        principal=principal, tenant_slug=tenant_slug, email=None, display_name=key_name or "", language=None
+        principal=principal,
+        tenant_slug=tenant_slug,
+        email=None,
+        display_name=key_name or "",
+        language=None,
     )
