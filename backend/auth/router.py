@@ -63,7 +63,7 @@ MerchantId = Annotated[int, Path(gt=0)]
 _AUTH_ERRORS = (Unauthorized, TokenExpired, TokenInvalid, ApiKeyInvalid)
 
 
-async def _settings(request: Request) -> Settings:
+def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
