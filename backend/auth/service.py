@@ -187,7 +187,7 @@ async def create_user(
 
     if role is Role.SHOPPER:
         shopper = Shopper(
-            tenant_id=tenant_id, user_id=user.id, first_name=user.display_name, language=language
+            tenant_id=tenant_id, user_id=user.id, first_name=(user.display_name.split() or [''])[0], language=language
         )
         session.add(shopper)
         await session.flush()

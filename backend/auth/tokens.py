@@ -92,8 +92,29 @@ def issue_access_token(
     return token, ttl
 
 
+# A till sends the same token with every request for up to its lifetime; verifying the
+# signature once per token and process saves most of the decode cost. Entries are keyed
+# by keyring too, so retiring a key (a new keyring) stops accepting its tokens at once.
+_VERIFIED_LIMIT = 20_000
+_verified: dict[tuple[int, str], tuple[Principal, float]] = {}
+
+
 def principal_from_access_token(token: str, *, settings: Settings) -> Principal:
     keyring = _keyring(settings)
+    cached = _verified.get((id(keyring), token))
+    if cached is not None:
+        principal, expires_at = cached
+        if time.time() < expires_at + CLOCK_SKEW_SECONDS:
+            return principal
+        del _verified[(id(keyring), token)]
+    principal, expires_at = _verify(token, keyring)
+    if len(_verified) >= _VERIFIED_LIMIT:
+        _verified.clear()
+    _verified[(id(keyring), token)] = (principal, expires_at)
+    return principal
+
+
+def _verify(token: str, keyring: _Keyring) -> tuple[Principal, float]:
     kid = keyring.kid_by_header.get(token.partition(".")[0]) or _parse_kid(token)
     key = keyring.keys.get(kid) if kid is not None else None
     if key is None:
@@ -111,7 +132,7 @@ def principal_from_access_token(token: str, *, settings: Settings) -> Principal:
         raise TokenExpired("The access token has expired; refresh it or sign in again.") from exc
     except jwt.PyJWTError as exc:
         raise TokenInvalid() from exc
-    return _principal_from_claims(claims)
+    return _principal_from_claims(claims), float(claims["exp"])
 
 
 def _parse_kid(token: str) -> str | None:

@@ -68,7 +68,7 @@ def ledger_verify(tenant_slug: str | None) -> None:
 
     Prints one line per municipality and every problem found; exits 1 on any problem.
     """
-    from backend.ledger.verify import VerifyReport, verify_tenant
+    from backend.ledger.verify import UNSEALED_PREFIX, VerifyReport, verify_tenant
 
     settings = load_settings()
 
@@ -96,7 +96,7 @@ def ledger_verify(tenant_slug: str | None) -> None:
                     report = await verify_one(reader, tenant_id)
                     # Transfers committed after our sealing pass are merely new, not
                     # broken: seal again and look once more before calling them a problem.
-                    if not report.problems or not all("not sealed" in p for p in report.problems):
+                    if not report.problems or not all(p.startswith(UNSEALED_PREFIX) for p in report.problems):
                         break
                 reports.append(report)
         finally:

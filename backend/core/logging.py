@@ -46,8 +46,9 @@ def configure_logging(*, level: str = "INFO", json_logs: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access",):
-        logging.getLogger(noisy).disabled = True
+    logging.getLogger("uvicorn.access").disabled = True
+    # Alembic's plugin registration chatters at INFO the first time /readyz runs.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 class RequestIdMiddleware:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.deps import AdminReader, AdminWriter
@@ -52,7 +52,7 @@ from backend.ledger.schemas import (
     TransferOut,
     VerifyOut,
 )
-from backend.ledger.verify import verify_tenant
+from backend.ledger.verify import UNSEALED_PREFIX, verify_tenant
 from backend.merchants.models import Merchant
 from backend.tenants.models import Tenant
 from backend.wallets.models import Shopper
@@ -388,16 +388,28 @@ async def void_hold(hold_id: int, principal: AdminWriter, session: Session) -> H
 
 
 @router.get("/ledger/verify", response_model=VerifyOut, responses=problem_responses(*AUTH_ERRORS))
-async def verify(principal: AdminReader, session: Session) -> VerifyOut:
-    """Recompute every balance from entries and check the hash chain (sealed transfers)."""
-    report = await verify_tenant(session, tenant_id=principal.tenant_id)
-    problems = [p for p in report.problems if "not sealed" not in p]
+async def verify(principal: AdminReader, request: Request) -> VerifyOut:
+    """Recompute every balance from entries and check the hash chain of sealed transfers.
+
+    Runs on one consistent snapshot (REPEATABLE READ on PostgreSQL), so transfers posted
+    while it reads cannot show up as differences. Transfers the sealer has not reached
+    yet are reported in ``unsealed``, not as problems.
+    """
+    engine = request.app.state.read_engine
+    async with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection = await connection.execution_options(isolation_level="REPEATABLE READ")
+        async with AsyncSession(bind=connection) as snapshot:
+            report = await verify_tenant(snapshot, tenant_id=principal.tenant_id)
+            await snapshot.rollback()
+    problems = [p for p in report.problems if not p.startswith(UNSEALED_PREFIX)]
     return VerifyOut(
         ok=not problems,
         accounts=report.accounts,
         transfers=report.transfers,
         entries=report.entries,
         sealed=report.sealed,
+        unsealed=report.transfers - report.sealed,
         total_balance=report.total_balance,
         problems=problems,
     )

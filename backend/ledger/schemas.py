@@ -129,5 +129,6 @@ class VerifyOut(BaseModel):
     transfers: int
     entries: int
     sealed: int
+    unsealed: int
     total_balance: int
     problems: list[str]

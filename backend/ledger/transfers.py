@@ -22,9 +22,11 @@ from backend.core.idempotency import request_fingerprint
 from backend.core.types import utcnow
 from backend.ledger import balances
 from backend.ledger.accounts import REVERSAL_KIND, AccountMeta, account_metas, check_flow
+from backend.ledger.fastpath import post_in_one_statement
 from backend.ledger.errors import (
     AlreadyReversed,
     CannotReverse,
+    FlowNotAllowed,
     InvalidAmount,
     ReversalExceedsAmount,
     TransferNotFound,
@@ -146,6 +148,10 @@ async def post_transfer(
     shard itself (it must release the pending part in the same update).
     """
     validate_amount(amount)
+    if debit_account_id == credit_account_id:
+        # Only wallet_merge links two accounts of the same type; the database's
+        # distinct_accounts CHECK would otherwise surface as an IntegrityError (a 500).
+        raise FlowNotAllowed("A transfer moves points between two different accounts.")
     meta = meta or {}
     fingerprint = fingerprint or request_fingerprint(
         f"transfer:{kind}",
@@ -167,28 +173,37 @@ async def post_transfer(
         check_flow(kind, debit_meta, credit_meta)
 
     created_at = now or utcnow()
-    insert_stmt = _INSERT_TRANSFER[session.bind.dialect.name]
+    params = {
+        "tenant_id": tenant_id,
+        "idempotency_key": idempotency_key,
+        "request_hash": fingerprint,
+        "kind": kind,
+        "debit_account_id": debit_account_id,
+        "credit_account_id": credit_account_id,
+        "amount": amount,
+        "reverses_transfer_id": reverses_transfer_id,
+        "hold_id": hold_id,
+        "description": description,
+        "meta": meta,
+        "created_by_user_id": created_by_user_id,
+    }
     try:
-        new_id = (
-            await session.execute(
-                insert_stmt,
-                {
-                    "tenant_id": tenant_id,
-                    "idempotency_key": idempotency_key,
-                    "request_hash": fingerprint,
-                    "kind": kind,
-                    "debit_account_id": debit_account_id,
-                    "credit_account_id": credit_account_id,
-                    "amount": amount,
-                    "reverses_transfer_id": reverses_transfer_id,
-                    "hold_id": hold_id,
-                    "description": description,
-                    "meta": meta,
-                    "created_by_user_id": created_by_user_id,
-                    "created_at": created_at,
-                },
+        if balance_legs and session.bind.dialect.name == "postgresql":
+            result = await post_in_one_statement(
+                session,
+                params=params,
+                debit_slot=balances.pick_slot(debit_meta),
+                credit_slot=balances.pick_slot(credit_meta),
+                debit_first=debit_account_id < credit_account_id,
+                created_at=created_at,
             )
-        ).scalar()
+            new_id = result.transfer_id
+            legs_done = (result.debited, result.credited, result.entries_written)
+        else:
+            new_id = (
+                await session.execute(_INSERT_TRANSFER[session.bind.dialect.name], {**params, "created_at": created_at})
+            ).scalar()
+            legs_done = (not balance_legs, not balance_legs, False)
     except IntegrityError as exc:
         if reverses_transfer_id is not None and "reverses_transfer_id" in str(exc.orig):
             raise AlreadyReversed(f"Transfer {reverses_transfer_id} was already reversed.") from exc
@@ -198,15 +213,19 @@ async def post_transfer(
         assert existing is not None  # the conflicting row is committed, or we would have waited
         return _replay_or_conflict(existing, fingerprint)
 
-    if balance_legs:
-        await _apply_legs(session, debit_meta, credit_meta, amount, now=created_at)
-    await session.execute(
-        _insert_entries,
-        [
-            {"tenant_id": tenant_id, "transfer_id": new_id, "account_id": debit_account_id, "amount": -amount, "created_at": created_at},
-            {"tenant_id": tenant_id, "transfer_id": new_id, "account_id": credit_account_id, "amount": amount, "created_at": created_at},
-        ],
-    )
+    debited, credited, entries_written = legs_done
+    if not (debited and credited):
+        await _apply_legs(
+            session, debit_meta, credit_meta, amount, now=created_at, debit=not debited, credit=not credited
+        )
+    if not entries_written:
+        await session.execute(
+            _insert_entries,
+            [
+                {"tenant_id": tenant_id, "transfer_id": new_id, "account_id": debit_account_id, "amount": -amount, "created_at": created_at},
+                {"tenant_id": tenant_id, "transfer_id": new_id, "account_id": credit_account_id, "amount": amount, "created_at": created_at},
+            ],
+        )
     return PostedTransfer(
         id=new_id,
         tenant_id=tenant_id,
@@ -226,15 +245,26 @@ async def post_transfer(
 
 
 async def _apply_legs(
-    session: AsyncSession, debit_meta: AccountMeta, credit_meta: AccountMeta, amount: int, *, now: datetime
+    session: AsyncSession,
+    debit_meta: AccountMeta,
+    credit_meta: AccountMeta,
+    amount: int,
+    *,
+    now: datetime,
+    debit: bool = True,
+    credit: bool = True,
 ) -> None:
     # Always lock the lower account id first so two transfers can't wait on each other.
     if debit_meta.id < credit_meta.id:
-        await balances.debit(session, debit_meta, amount, now=now)
-        await balances.credit(session, credit_meta, amount)
+        if debit:
+            await balances.debit(session, debit_meta, amount, now=now)
+        if credit:
+            await balances.credit(session, credit_meta, amount)
     else:
-        await balances.credit(session, credit_meta, amount)
-        await balances.debit(session, debit_meta, amount, now=now)
+        if credit:
+            await balances.credit(session, credit_meta, amount)
+        if debit:
+            await balances.debit(session, debit_meta, amount, now=now)
 
 
 async def get_transfer(session: AsyncSession, *, tenant_id: int, transfer_id: int) -> PostedTransfer:
@@ -254,6 +284,7 @@ async def reverse_transfer(
     description: str | None = None,
     meta: dict[str, Any] | None = None,
     created_by_user_id: int | None = None,
+    now: datetime | None = None,
 ) -> PostedTransfer:
     """Undo a transfer, fully or in part, once: a new transfer running the other way."""
     fingerprint = request_fingerprint(
@@ -293,4 +324,5 @@ async def reverse_transfer(
         created_by_user_id=created_by_user_id,
         fingerprint=fingerprint,
         reverses_transfer_id=transfer_id,
+        now=now,
     )

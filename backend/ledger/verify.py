@@ -19,6 +19,9 @@ seal = LedgerSeal.__table__
 head = LedgerChainHead.__table__
 
 
+UNSEALED_PREFIX = "hash chain: unsealed: "
+
+
 @dataclass
 class VerifyReport:
     tenant_id: int
@@ -179,7 +182,7 @@ async def _verify_chain(session: AsyncSession, *, tenant_id: int, report: Verify
     if chain_head is not None and (chain_head.last_hash != prev_hash or chain_head.last_seq != expected_seq - 1):
         problem("hash chain: the chain head does not match the last link")
     if report.sealed != report.transfers:
-        problem(f"hash chain: {report.transfers - report.sealed} transfer(s) are not sealed")
+        problem(f"{UNSEALED_PREFIX}{report.transfers - report.sealed} transfer(s) are not sealed yet")
 
 
 async def tenant_ids(session: AsyncSession) -> list[tuple[int, str]]:
