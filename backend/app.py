@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,6 +51,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else:
             app.state.read_engine = engine
             app.state.read_sessionmaker = app.state.sessionmaker
+        # Everything loaded so far lives as long as the process: keep it out of the
+        # cyclic GC, whose full collections would otherwise walk every SQLAlchemy and
+        # FastAPI object and show up as 100 ms pauses in the tail latency.
+        gc.collect()
+        gc.freeze()
+        # A request allocates thousands of short-lived objects; collecting the young
+        # generation every 700 allocations costs more than it frees.
+        gc.set_threshold(20_000, 20, 50)
         background: list[asyncio.Task[None]] = []
         if settings.scheduler_enabled:
             from backend.jobs import run_scheduler

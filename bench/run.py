@@ -6,7 +6,7 @@ A benchmark, not a test (``make bench``; never part of ``make test``). Steps:
 1. create a throwaway PostgreSQL database ``kernpunt_bench_<hex>`` and migrate it;
 2. seed one tenant, one admin, N merchant floats (funded evenly over their balance
    shards) and M shopper wallets, directly through the Python services;
-3. start the API (uvicorn, 2 workers, production settings, scheduler off);
+3. start the API (``kernpunt serve``, 2 workers, production settings, scheduler off);
 4. drive ``POST /api/v1/transfers`` (kind "earn", unique Idempotency-Key, random float
    and wallet, 1..50 points) with ``wrk``: 8 clients and 32 clients spread over all
    floats, and 32 clients all debiting ONE hot float;
@@ -222,16 +222,16 @@ class Server:
             "KERNPUNT_ENV": "production",
             "KERNPUNT_JWT_KEYS": json.dumps({"bench": secrets.token_hex(32)}),
             "KERNPUNT_LOG_LEVEL": "WARNING",
-            "KERNPUNT_SCHEDULER_ENABLED": "false",
+            # The sealer runs as in production: hashing the chain must not slow earns.
+            "KERNPUNT_SCHEDULER_ENABLED": "true",
             "KERNPUNT_ACCESS_TOKEN_TTL_SECONDS": "7200",
         }
-        uvicorn = REPO / ".venv" / "bin" / "uvicorn"
-        if not uvicorn.exists():
-            uvicorn = Path(sys.executable).with_name("uvicorn")
-        cmd = [
-            str(uvicorn), "backend.app:app_factory", "--factory",
-            "--workers", str(workers), "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-        ]
+        # The production entry point: one process per worker, each with its own
+        # SO_REUSEPORT socket (see backend/server.py).
+        kernpunt = REPO / ".venv" / "bin" / "kernpunt"
+        if not kernpunt.exists():
+            kernpunt = Path(sys.executable).with_name("kernpunt")
+        cmd = [str(kernpunt), "serve", "--workers", str(workers), "--host", "127.0.0.1", "--port", str(port)]
         self._log = log_path.open("wb")
         self.proc = subprocess.Popen(
             cmd, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True

@@ -44,18 +44,20 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
     # Our middleware writes the access log as JSON; uvicorn's own lines go through the
     # same handler, in the supervisor process as well as in every worker.
     configure_logging(level=settings.log_level, json_logs=settings.log_json)
+    options = {"access_log": False, "log_config": None, "proxy_headers": True, "server_header": False}
+    if workers > 1:
+        from backend.server import run_workers
+
+        run_workers(host=host, port=port, workers=workers, uvicorn_options=options)
+        return
     uvicorn.run(
         "backend.app:app_factory",
         factory=True,
         host=host,
         port=port,
-        workers=workers,
         reload=reload,
         reload_dirs=[str(PROJECT_ROOT / "backend")] if reload else None,
-        access_log=False,
-        log_config=None,
-        proxy_headers=True,
-        server_header=False,
+        **options,
     )
 
 
