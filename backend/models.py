@@ -1,6 +1,7 @@
 """Imports every table so ``metadata`` is complete (Alembic, tests)."""
 
-from backend.auth.models import LoginThrottle, PosApiKey, RefreshToken, User  # noqa: F401
+from backend.auth.models import EmailToken, LoginThrottle, PosApiKey, RefreshToken, User  # noqa: F401
+from backend.cards.models import Card, CardBatch  # noqa: F401
 from backend.core.db import metadata  # noqa: F401
 from backend.ledger.models import (  # noqa: F401
     Account,
@@ -12,5 +13,7 @@ from backend.ledger.models import (  # noqa: F401
     Transfer,
 )
 from backend.merchants.models import Merchant  # noqa: F401
+from backend.notifications.models import OutboxMessage  # noqa: F401
 from backend.tenants.models import Tenant  # noqa: F401
+from backend.till.models import ClaimCode, WalletToken  # noqa: F401
 from backend.wallets.models import Shopper  # noqa: F401

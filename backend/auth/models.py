@@ -30,6 +30,22 @@ class User(SQLModel, table=True):
     display_name: str = Field(default="", max_length=200)
     language: str = Field(default="nl", max_length=5)
     is_active: bool = Field(default=True)
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class EmailToken(SQLModel, table=True):
+    """A single-use link token sent by e-mail (verify address, reset password)."""
+
+    __tablename__ = "email_token"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
+    tenant_id: int = Field(foreign_key="tenant.id", sa_type=BigInteger)
+    user_id: int = Field(foreign_key="user_account.id", sa_type=BigInteger, index=True)
+    purpose: str = Field(max_length=20)
+    token_hash: str = Field(max_length=64, unique=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

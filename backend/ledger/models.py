@@ -86,6 +86,9 @@ class Transfer(SQLModel, table=True):
         CheckConstraint("debit_account_id <> credit_account_id", name="distinct_accounts"),
         Index(None, "tenant_id", "id"),
         Index(None, "tenant_id", "created_at"),
+        # A till's "today" list and a shopper's daily cap look transfers up by account and time.
+        Index(None, "debit_account_id", "created_at"),
+        Index(None, "credit_account_id", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, BigInteger, CheckConstraint
+from sqlmodel import Column, Field, SQLModel
 
 from backend.core.types import BigIntId, UTCDateTime, utcnow
 
@@ -28,4 +28,12 @@ class Tenant(SQLModel, table=True):
     hold_timeout_seconds: int = Field(default=300)
     points_expiry_days: int = Field(default=730)
     default_float_credit_limit: int = Field(default=0, sa_type=BigInteger)
+    # Earn rule: points = floor(purchase in cents x rate / 100), the rate being the
+    # category's override or points_per_euro. Rounded down, always, everywhere.
+    category_points_per_euro: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    min_purchase_cents: int = Field(default=0, sa_type=BigInteger)
+    daily_cap_points: int | None = Field(default=None, sa_type=BigInteger)
+    qr_token_ttl_seconds: int = Field(default=60)
+    claim_code_ttl_seconds: int = Field(default=600)
+    undo_window_seconds: int = Field(default=900)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -21,5 +21,9 @@ class Shopper(SQLModel, table=True):
     postcode: str | None = Field(default=None, max_length=10)
     village: str | None = Field(default=None, max_length=100)
     language: str = Field(default="nl", max_length=5)
+    # The consent text version the shopper accepted at sign-up (None for card holders
+    # who never signed up).
+    consent_version: str | None = Field(default=None, max_length=20)
+    consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
