@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Self
-
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from backend.core.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized
-
-# Work that must be kept although the request that raised the error is rolled back.
-Remember = Callable[[AsyncSession], Awaitable[None]]
-
-
-class DurableFailure(DomainError):
-    """Mixin for errors whose consequences must outlive the rolled-back request.
-
-    A failed sign-in has to count towards the lockout and a replayed refresh token has to
-    revoke its family, yet every 4xx rolls the request transaction back. The router runs
-    ``remember`` in a transaction of its own before the error is rendered.
-    """
-
-    remember: Remember | None = None
-
-    def with_memory(self, remember: Remember) -> Self:
-        self.remember = remember
-        return self
-
+from backend.core.errors import (  # noqa: F401  (DurableFailure, Remember re-exported)
+    Conflict,
+    DomainError,
+    DurableFailure,
+    Forbidden,
+    NotFound,
+    Remember,
+    Unauthorized,
+)
 
 class TokenExpired(Unauthorized):
     code = "token_expired"

@@ -13,7 +13,6 @@ from backend.auth.deps import CurrentPrincipal, Principal, require_roles
 from backend.auth.errors import (
     ApiKeyInvalid,
     ApiKeyNotFound,
-    DurableFailure,
     EmailInvalid,
     EmailTaken,
     InvalidCredentials,
@@ -42,7 +41,6 @@ from backend.auth.schemas import (
     UserOut,
 )
 from backend.config import Settings
-from backend.core.db import transaction
 from backend.core.errors import Forbidden, RateLimited, Unauthorized, problem_responses
 from backend.core.pagination import InvalidCursor, Page, PageParams, next_cursor, page_params
 from backend.core.routing import TransactionalRoute, get_session
@@ -67,19 +65,6 @@ def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def _remember(request: Request, session: AsyncSession, error: DurableFailure) -> None:
-    """Persist what ``error`` must leave behind although the request is rolled back.
-
-    The request session is rolled back first: on SQLite it holds the write lock, which
-    the second transaction would otherwise wait for until the busy timeout.
-    """
-    if error.remember is None:
-        return
-    await session.rollback()
-    async with transaction(request.app.state.sessionmaker) as side:
-        await error.remember(side)
-
-
 @router.post(
     "/auth/login",
     response_model=TokenResponse,
@@ -95,9 +80,8 @@ async def login(body: LoginRequest, request: Request, session: Session) -> Token
             email=body.email,
             password=body.password,
         )
-    except InvalidCredentials as error:
-        await _remember(request, session, error)
-        raise
+    except InvalidCredentials:
+        raise  # the failure is counted by TransactionalRoute (a DurableFailure)
     issued = await service.issue_tokens(session, user=user, settings=settings)
     return TokenResponse.of(issued)
 
@@ -113,9 +97,8 @@ async def refresh(body: RefreshRequest, request: Request, session: Session) -> T
         issued = await service.rotate_refresh_token(
             session, raw_token=body.refresh_token, settings=_settings(request)
         )
-    except RefreshTokenReused as error:
+    except RefreshTokenReused:
         logger.warning("refresh token replayed; session ended")
-        await _remember(request, session, error)
         raise
     return TokenResponse.of(issued)
 

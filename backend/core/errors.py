@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar, Self
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.core.request_context import current_request_id
@@ -34,6 +36,26 @@ class DomainError(Exception):
         self.detail = detail or self.title
         self.extra = extra
         super().__init__(self.detail)
+
+
+# Work that must be kept although the request that raised the error is rolled back.
+Remember = Callable[[AsyncSession], Awaitable[None]]
+
+
+class DurableFailure(DomainError):
+    """Mixin for errors whose consequences must outlive the rolled-back request.
+
+    A failed sign-in has to count towards the lockout, a wrong card PIN towards the
+    card's lock, a replayed refresh token has to revoke its family; yet every error
+    rolls the request transaction back. ``TransactionalRoute`` runs ``remember`` in a
+    transaction of its own after the rollback and before the error is rendered.
+    """
+
+    remember: Remember | None = None
+
+    def with_memory(self, remember: Remember) -> Self:
+        self.remember = remember
+        return self
 
 
 class NotFound(DomainError):

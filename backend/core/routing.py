@@ -5,7 +5,8 @@ the endpoint inside it, commits once at the end, and rolls back on any error so 
 failed request leaves nothing behind. Services only ``flush()``. When the database
 reports a deadlock or serialization failure (or SQLite is still locked after its busy
 timeout) the whole request is run again from the start, so such a conflict is never
-reported as, say, "insufficient points".
+reported as, say, "insufficient points". A ``DurableFailure`` keeps what it must (a
+failed PIN or password attempt) in a transaction of its own after the rollback.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.errors import ServiceBusy
+from backend.core.db import transaction
+from backend.core.errors import DurableFailure, ServiceBusy
 
 logger = logging.getLogger("kernpunt.db")
 
@@ -65,6 +67,10 @@ class TransactionalRoute(APIRoute):
                     return response
                 except Exception as exc:
                     await session.rollback()
+                    if isinstance(exc, DurableFailure) and exc.remember is not None:
+                        # After the rollback: on SQLite the request held the write lock.
+                        async with transaction(state.sessionmaker) as side:
+                            await exc.remember(side)
                     if is_retryable(exc) and attempt + 1 < MAX_ATTEMPTS:
                         logger.info("retrying request after %s (attempt %d)", type(exc).__name__, attempt + 1)
                         await backoff(attempt)
