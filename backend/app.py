@@ -35,6 +35,19 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(ledger_router, prefix=API_PREFIX)
 
 
+def _install_web_apps(app: FastAPI, names: tuple[str, ...]) -> None:
+    """Mount the web apps named in settings; backend never imports them directly."""
+    import importlib
+
+    for name in names:
+        module = importlib.import_module(name)
+        install = getattr(module, "install", None)
+        if install is None:
+            logger.debug("web app %s has nothing to install yet", name)
+            continue
+        install(app)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -91,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     _include_routers(app)
+    _install_web_apps(app, settings.web_apps)
     return app
 
 

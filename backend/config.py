@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     sealer_interval_seconds: float = 2.0
 
+    # Web apps mounted next to the API (each package has an ``install(app)`` function).
+    web_apps: tuple[str, ...] = ("consumer_app", "merchant_app")
+
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -1,0 +1,54 @@
+"""What the web apps share: templates, language negotiation, the API client, base styles.
+
+The apps (``consumer_app`` at /app, ``merchant_app`` at /merchant) are server-rendered
+shells whose pages call the JSON API from the browser; nothing here imports backend
+services. Each app calls ``install_common(app)`` once, which serves these files under
+``/static/common``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+HERE = Path(__file__).resolve().parent
+LANGUAGES = ("nl", "fr", "en")
+HTML_LANG = {"nl": "nl-BE", "fr": "fr-BE", "en": "en"}
+LANGUAGE_COOKIE = "kp_lang"
+
+
+def templates_for(app_templates: Path) -> Jinja2Templates:
+    """Templates of one app, falling back to the shared base templates."""
+    templates = Jinja2Templates(directory=str(app_templates))
+    templates.env.loader = ChoiceLoader(
+        [FileSystemLoader(str(app_templates)), FileSystemLoader(str(HERE / "templates"))]
+    )
+    templates.env.globals["html_lang"] = HTML_LANG
+    templates.env.globals["languages"] = LANGUAGES
+    return templates
+
+
+def negotiate_language(request: Request) -> str:
+    """?lang=, then the cookie the language switch sets, then Accept-Language; Dutch by default."""
+    wanted = request.query_params.get("lang")
+    if wanted in LANGUAGES:
+        return wanted
+    cookie = request.cookies.get(LANGUAGE_COOKIE)
+    if cookie in LANGUAGES:
+        return cookie
+    for part in request.headers.get("accept-language", "").lower().split(","):
+        code = part.split(";")[0].strip()[:2]
+        if code in LANGUAGES:
+            return code
+    return "nl"
+
+
+def install_common(app: FastAPI) -> None:
+    if getattr(app.state, "web_common_installed", False):
+        return
+    app.mount("/static/common", StaticFiles(directory=str(HERE / "static")), name="common-static")
+    app.state.web_common_installed = True
