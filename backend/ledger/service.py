@@ -33,7 +33,7 @@ from backend.ledger.holds import (  # noqa: F401
     overdue_pending,
     void_hold,
 )
-from backend.ledger.models import Account, AccountType, Entry, Hold, Transfer
+from backend.ledger.models import Account, AccountType, Entry, Hold, HoldStatus, Transfer
 from backend.ledger.transfers import (  # noqa: F401
     PostedTransfer,
     get_transfer,
@@ -148,6 +148,7 @@ async def list_holds(
     before_id: int | None = None,
     account_id: int | None = None,
     status: str | None = None,
+    now: datetime | None = None,
 ) -> list[Hold]:
     query = select(Hold).where(Hold.tenant_id == tenant_id).order_by(Hold.id.desc()).limit(limit + 1)
     if before_id is not None:
@@ -155,5 +156,14 @@ async def list_holds(
     if account_id is not None:
         query = query.where(Hold.debit_account_id == account_id)
     if status is not None:
-        query = query.where(Hold.status == status)
+        # Filter on the status a reader is shown: an overdue hold the sweeper has not
+        # marked yet is expired, not pending (see holds.effective_status).
+        now = now or utcnow()
+        overdue = (Hold.status == HoldStatus.PENDING.value) & (Hold.expires_at <= now)
+        if status == HoldStatus.PENDING:
+            query = query.where(Hold.status == status, Hold.expires_at > now)
+        elif status == HoldStatus.EXPIRED:
+            query = query.where((Hold.status == status) | overdue)
+        else:
+            query = query.where(Hold.status == status)
     return list((await session.execute(query)).scalars())
