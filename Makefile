@@ -18,8 +18,9 @@ HOST        ?= 127.0.0.1
 PORT        ?= 8000
 PYTEST_ARGS ?=
 BENCH_ARGS  ?=
-# Browser tests (later issues) set this to 1 to have `make test` install Chromium.
-BROWSER_TESTS ?= 0
+# Browser tests (tests/browser) need Chromium and the npm dev packages (axe-core);
+# BROWSER_TESTS=0 skips installing them. CI=true turns a missing Chromium into a failure.
+BROWSER_TESTS ?= 1
 
 STAMP_VENV := $(VENV)/.stamp-venv
 STAMP_APP  := $(VENV)/.stamp-install
@@ -60,18 +61,35 @@ run: install
 	$(BIN)/kernpunt demo --if-empty
 	$(BIN)/kernpunt serve --host $(HOST) --port $(PORT)
 
-# System packages the test suite needs. Harmless today: Chromium is only installed
-# when BROWSER_TESTS=1, it is missing, and we are root with apt-get (CI).
+# System packages and npm packages the test suite needs. Chromium (Debian's package:
+# `playwright install` cannot download browsers here) and fonts-dejavu-core (readable
+# screenshots) are installed with apt-get when missing and we are root (CI); otherwise a
+# missing Chromium only warns, and tests/browser skips with the reason (fails with CI=true).
+# node_modules (axe-core, pinned in package-lock.json) comes from `npm ci` when missing.
 test-deps:
 	@if [ "$(BROWSER_TESTS)" = "1" ]; then \
-	  if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+	  missing=""; \
+	  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing=" chromium"; \
+	  [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
+	  if [ -z "$$missing" ]; then \
 	    echo "test-deps: chromium present"; \
 	  elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "test-deps: installing chromium"; \
+	    echo "test-deps: installing$$missing (apt-get)"; \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  elif [ -n "$(CI)" ] && [ "$(CI)" != "false" ] && [ "$(CI)" != "0" ]; then \
+	    echo "test-deps: $$missing missing and not root; install it (apt-get install chromium fonts-dejavu-core)" >&2; exit 1; \
 	  else \
-	    echo "test-deps: chromium missing; install it (apt-get install chromium)" >&2; exit 1; \
+	    echo "test-deps: $$missing missing (apt-get install chromium fonts-dejavu-core); browser tests will be skipped" >&2; \
+	  fi; \
+	  if [ ! -d node_modules/axe-core ]; then \
+	    if command -v npm >/dev/null 2>&1; then \
+	      echo "test-deps: npm ci"; npm ci --no-audit --no-fund --loglevel=error; \
+	    elif [ -n "$(CI)" ] && [ "$(CI)" != "false" ] && [ "$(CI)" != "0" ]; then \
+	      echo "test-deps: npm is missing (apt-get install npm)" >&2; exit 1; \
+	    else \
+	      echo "test-deps: npm is missing; the accessibility checks will be skipped" >&2; \
+	    fi; \
 	  fi; \
 	fi
 
