@@ -1,0 +1,106 @@
+"""The cashier app's pages and its frame decoder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from merchant_app import HERE, PREFIX
+from merchant_app.decode import IMAGE_TYPES, MAX_UPLOAD_BYTES, Busy, NotAnImage, decode_qr
+from merchant_app.texts import TEXTS
+from web_common import HTML_LANG, negotiate_language, templates_for
+from web_common.texts import texts as common_texts
+
+router = APIRouter(include_in_schema=False)
+templates = templates_for(HERE / "templates")
+
+# name -> (path, template); the order is the order of the navigation.
+PAGES: dict[str, tuple[str, str]] = {
+    "earn": ("/", "earn.html"),
+    "spend": ("/spend", "spend.html"),
+    "claim": ("/claim", "claim.html"),
+    "today": ("/today", "today.html"),
+    "shop": ("/shop", "shop.html"),
+    "login": ("/login", "login.html"),
+}
+
+
+def _render(request: Request, page: str) -> HTMLResponse:
+    lang = negotiate_language(request)
+    settings = getattr(request.app.state, "settings", None)
+    context: dict[str, Any] = {
+        "lang": lang,
+        "t": common_texts(lang, TEXTS),
+        "page": page,
+        "prefix": PREFIX,
+        "nav": [(name, PREFIX + path) for name, (path, _) in PAGES.items() if name != "login"],
+        "default_tenant": getattr(settings, "default_tenant", ""),
+    }
+    response = templates.TemplateResponse(request, PAGES[page][1], context)
+    # A page holds no data (the browser fetches it), but a shared till must not show a
+    # previous cashier's page from the cache after sign-out.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Language"] = HTML_LANG[lang]
+    return response
+
+
+def _page(name: str):
+    async def show(request: Request) -> HTMLResponse:
+        return _render(request, name)
+
+    show.__name__ = f"page_{name}"
+    return show
+
+
+for _name, (_path, _template) in PAGES.items():
+    router.add_api_route(_path, _page(_name), methods=["GET"], response_class=HTMLResponse)
+
+
+@router.get("/earn")
+async def earn_alias() -> RedirectResponse:
+    return RedirectResponse(f"{PREFIX}/", status_code=307)
+
+
+def _problem(status: int, code: str, title: str) -> JSONResponse:
+    return JSONResponse(
+        {
+            "type": f"https://kernpunt.be/problems/{code}",
+            "title": title,
+            "status": status,
+            "code": code,
+        },
+        status_code=status,
+        media_type="application/problem+json",
+    )
+
+
+@router.post("/decode-qr")
+async def decode_frame(request: Request) -> Response:
+    """The text of the QR code in one camera frame (the raw image is the body).
+
+    ``{"text": "..."}`` when a code was found, ``{"text": null}`` when not (the page
+    sends the next frame).
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in IMAGE_TYPES:
+        return _problem(415, "unsupported_media_type", "Send a JPEG, PNG, WebP, GIF or BMP picture")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_UPLOAD_BYTES):
+        return _problem(413, "payload_too_large", "A frame may be at most 1.5 MB")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_UPLOAD_BYTES:
+            return _problem(413, "payload_too_large", "A frame may be at most 1.5 MB")
+    if not body:
+        return _problem(422, "image_unreadable", "The picture is empty")
+    try:
+        text = await run_in_threadpool(decode_qr, bytes(body))
+    except NotAnImage:
+        return _problem(422, "image_unreadable", "This is not a picture we can read")
+    except Busy:
+        return _problem(503, "service_busy", "Decoding other frames; send the next one")
+    return JSONResponse({"text": text}, headers={"Cache-Control": "no-store"})
