@@ -13,7 +13,8 @@ from fastapi.staticfiles import StaticFiles
 
 import web_common
 from consumer_app.decode import router as decode_router
-from consumer_app.pages import STATIC_DIR, router as pages_router
+from consumer_app.pages import STATIC_DIR
+from consumer_app.pages import router as pages_router
 from consumer_app.pwa import router as pwa_router
 
 __all__ = ["install"]

@@ -131,11 +131,19 @@ document.querySelectorAll("[data-action='sign-out']").forEach((button) => {
   button.addEventListener("click", () => signOut());
 });
 
+// The offline copies of the pages are in the language they were fetched in.
+export function relocaliseOfflinePages() {
+  if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+    navigator.serviceWorker.controller.postMessage("refresh-pages");
+  }
+}
+
 // The shared language switch links to ?lang=xx; keep the page's own query (a reset token).
 document.querySelectorAll(".lang-switch a[data-lang]").forEach((link) => {
   const query = new URLSearchParams(location.search);
   query.set("lang", link.dataset.lang);
   link.href = `${location.pathname}?${query}`;
+  link.addEventListener("click", () => { setLanguageCookie(link.dataset.lang); relocaliseOfflinePages(); });
 });
 
 document.querySelectorAll("input[data-show-password]").forEach((box) => {

@@ -1,6 +1,6 @@
 // Profile (name, language, postcode) and password change.
 import {
-  api, clearErrors, config, session, explain, fieldError, format, formError, reportInvalid, setLanguageCookie, t, value,
+  api, clearErrors, config, relocaliseOfflinePages, session, explain, fieldError, format, formError, reportInvalid, setLanguageCookie, t, value,
   withBusy,
 } from "./app.js";
 
@@ -42,6 +42,7 @@ profileForm.addEventListener("submit", async (event) => {
       if (body.language !== config.lang) {
         // The app speaks the new language from the next page on: show it at once.
         setLanguageCookie(body.language);
+        relocaliseOfflinePages();
         location.replace(`/app/profile?lang=${body.language}&saved=1`);
         return;
       }

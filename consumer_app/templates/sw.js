@@ -87,7 +87,15 @@ self.addEventListener("fetch", (event) => {
   }
 });
 
-// The page asks for this at sign-out: the next person on this phone sees nothing.
+async function refreshPages() {
+  // Fetched again with the new language cookie, so offline speaks the chosen language.
+  const cache = await caches.open(SHELL_CACHE);
+  const pages = SHELL.filter((url) => url.startsWith("/app/") && !url.includes("."));
+  await Promise.all(pages.map((url) => cache.add(new Request(url, { cache: "reload" })).catch(() => null)));
+}
+
 self.addEventListener("message", (event) => {
+  // At sign-out: the next person on this phone sees nothing of the last one.
   if (event.data === "forget-wallet") event.waitUntil(caches.delete(DATA_CACHE));
+  if (event.data === "refresh-pages") event.waitUntil(refreshPages());
 });
