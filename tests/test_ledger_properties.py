@@ -522,7 +522,7 @@ async def check_against_model(sessionmaker: async_sessionmaker[AsyncSession], bo
 
 @settings(
     # Modest by default (the whole file runs in seconds); raise it to hunt for bugs.
-    max_examples=int(os.environ.get("KERNPUNT_LEDGER_EXAMPLES", "30")),
+    max_examples=int(os.environ.get("KERNPUNT_LEDGER_EXAMPLES", "25")),
     deadline=None,
     database=None,
     phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no "explain": it re-runs failures under a tracer
