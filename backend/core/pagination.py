@@ -9,6 +9,7 @@ from fastapi import Query
 from pydantic import BaseModel
 
 from backend.core.errors import DomainError
+from backend.core.ids import MAX_ID
 
 T = TypeVar("T")
 
@@ -42,7 +43,7 @@ def decode_cursor(cursor: str) -> int:
         if prefix != "id":
             raise ValueError(prefix)
         number = int(value)
-        if number <= 0:
+        if not 0 < number <= MAX_ID:
             raise ValueError(value)
         return number
     except (ValueError, UnicodeDecodeError) as exc:

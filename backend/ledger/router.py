@@ -18,6 +18,7 @@ from backend.core.errors import (
     problem_responses,
 )
 from backend.core.idempotency import idempotency_key_header
+from backend.core.ids import IdPath, IdQuery
 from backend.core.pagination import InvalidCursor, Page, PageParams, next_cursor, page_params
 from backend.core.routing import TransactionalRoute, get_session
 from backend.ledger import service
@@ -98,8 +99,8 @@ async def list_accounts(
     session: Session,
     paging: Paging,
     type: AccountType | None = None,
-    merchant_id: int | None = None,
-    shopper_id: int | None = None,
+    merchant_id: IdQuery = None,
+    shopper_id: IdQuery = None,
 ) -> Page[AccountOut]:
     accounts = await service.list_accounts(
         session,
@@ -155,7 +156,7 @@ async def create_account(body: AccountCreate, principal: AdminWriter, session: S
 
 
 @router.get("/accounts/{account_id}", response_model=AccountOut, responses=problem_responses(*AUTH_ERRORS, AccountNotFound))
-async def get_account(account_id: int, principal: AdminReader, session: Session) -> AccountOut:
+async def get_account(account_id: IdPath, principal: AdminReader, session: Session) -> AccountOut:
     account = await service.get_account(session, tenant_id=principal.tenant_id, account_id=account_id)
     balance = await service.get_balance(session, tenant_id=principal.tenant_id, account_id=account_id)
     return AccountOut.model_validate(account, from_attributes=True).model_copy(
@@ -166,7 +167,7 @@ async def get_account(account_id: int, principal: AdminReader, session: Session)
 @router.get(
     "/accounts/{account_id}/balance", response_model=BalanceOut, responses=problem_responses(*AUTH_ERRORS, AccountNotFound)
 )
-async def get_balance(account_id: int, principal: AdminReader, session: Session) -> BalanceOut:
+async def get_balance(account_id: IdPath, principal: AdminReader, session: Session) -> BalanceOut:
     return _balance_out(await service.get_balance(session, tenant_id=principal.tenant_id, account_id=account_id))
 
 
@@ -176,7 +177,7 @@ async def get_balance(account_id: int, principal: AdminReader, session: Session)
     responses=problem_responses(*AUTH_ERRORS, AccountNotFound, FlowNotAllowed, CreditLimitTooLow, InvalidAmount),
 )
 async def set_credit_limit(
-    account_id: int, body: CreditLimitUpdate, principal: AdminWriter, session: Session
+    account_id: IdPath, body: CreditLimitUpdate, principal: AdminWriter, session: Session
 ) -> AccountOut:
     account = await service.set_credit_limit(
         session, tenant_id=principal.tenant_id, account_id=account_id, credit_limit=body.credit_limit
@@ -192,7 +193,7 @@ async def set_credit_limit(
     response_model=Page[EntryOut],
     responses=problem_responses(*AUTH_ERRORS, AccountNotFound, InvalidCursor),
 )
-async def list_entries(account_id: int, principal: AdminReader, session: Session, paging: Paging) -> Page[EntryOut]:
+async def list_entries(account_id: IdPath, principal: AdminReader, session: Session, paging: Paging) -> Page[EntryOut]:
     rows = await service.list_entries(
         session, tenant_id=principal.tenant_id, account_id=account_id, limit=paging.limit, before_id=paging.before_id
     )
@@ -249,7 +250,7 @@ async def list_transfers(
     principal: AdminReader,
     session: Session,
     paging: Paging,
-    account_id: int | None = None,
+    account_id: IdQuery = None,
     kind: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[TransferOut]:
     transfers = await service.list_transfers(
@@ -269,7 +270,7 @@ async def list_transfers(
 @router.get(
     "/transfers/{transfer_id}", response_model=TransferOut, responses=problem_responses(*AUTH_ERRORS, TransferNotFound)
 )
-async def get_transfer(transfer_id: int, principal: AdminReader, session: Session) -> TransferOut:
+async def get_transfer(transfer_id: IdPath, principal: AdminReader, session: Session) -> TransferOut:
     return _transfer_out(await service.get_transfer(session, tenant_id=principal.tenant_id, transfer_id=transfer_id))
 
 
@@ -282,7 +283,7 @@ async def get_transfer(transfer_id: int, principal: AdminReader, session: Sessio
     ),
 )
 async def reverse_transfer(
-    transfer_id: int,
+    transfer_id: IdPath,
     body: ReversalCreate,
     principal: AdminWriter,
     session: Session,
@@ -334,7 +335,7 @@ async def list_holds(
     principal: AdminReader,
     session: Session,
     paging: Paging,
-    account_id: int | None = None,
+    account_id: IdQuery = None,
     status: HoldStatus | None = None,
 ) -> Page[HoldOut]:
     holds = await service.list_holds(
@@ -352,7 +353,7 @@ async def list_holds(
 
 
 @router.get("/holds/{hold_id}", response_model=HoldOut, responses=problem_responses(*AUTH_ERRORS, HoldNotFound))
-async def get_hold(hold_id: int, principal: AdminReader, session: Session) -> HoldOut:
+async def get_hold(hold_id: IdPath, principal: AdminReader, session: Session) -> HoldOut:
     return _hold_out(await service.get_hold(session, tenant_id=principal.tenant_id, hold_id=hold_id))
 
 
@@ -363,7 +364,7 @@ async def get_hold(hold_id: int, principal: AdminReader, session: Session) -> Ho
     responses=problem_responses(*WRITE_ERRORS, HoldNotFound, HoldAlreadyResolved, HoldExpired, CaptureExceedsHold),
 )
 async def capture_hold(
-    hold_id: int, body: HoldCapture, principal: AdminWriter, session: Session, key: IdempotencyKey, response: Response
+    hold_id: IdPath, body: HoldCapture, principal: AdminWriter, session: Session, key: IdempotencyKey, response: Response
 ) -> TransferOut:
     transfer = await service.capture_hold(
         session,
@@ -383,7 +384,7 @@ async def capture_hold(
     response_model=HoldOut,
     responses=problem_responses(*AUTH_ERRORS, HoldNotFound, HoldAlreadyResolved),
 )
-async def void_hold(hold_id: int, principal: AdminWriter, session: Session) -> HoldOut:
+async def void_hold(hold_id: IdPath, principal: AdminWriter, session: Session) -> HoldOut:
     return _hold_out(await service.void_hold(session, tenant_id=principal.tenant_id, hold_id=hold_id))
 
 

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from backend.core.ids import IdField
 from backend.ledger.models import AccountType
 from backend.ledger.transfers import MAX_AMOUNT
 
@@ -20,8 +21,8 @@ class AccountCreate(StrictModel):
     type: AccountType
     name: Annotated[str, Field(min_length=1, max_length=200)]
     code: Annotated[str | None, Field(default=None, min_length=1, max_length=120, pattern=r"^[a-z0-9:_\-.]+$")] = None
-    merchant_id: StrictInt | None = None
-    shopper_id: StrictInt | None = None
+    merchant_id: IdField | None = None
+    shopper_id: IdField | None = None
     shard_count: Annotated[StrictInt | None, Field(default=None, ge=1, le=64)] = None
     credit_limit: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)] = 0
 
@@ -53,8 +54,8 @@ class AccountOut(BaseModel):
 
 class TransferCreate(StrictModel):
     kind: Annotated[str, Field(min_length=1, max_length=32)]
-    debit_account_id: StrictInt
-    credit_account_id: StrictInt
+    debit_account_id: IdField
+    credit_account_id: IdField
     amount: Points
     description: Description = None
     meta: Annotated[dict[str, Any], Field(default_factory=dict, max_length=20)]
@@ -94,8 +95,8 @@ class EntryOut(BaseModel):
 
 class HoldCreate(StrictModel):
     kind: Annotated[str, Field(min_length=1, max_length=32)] = "redeem"
-    debit_account_id: StrictInt
-    credit_account_id: StrictInt
+    debit_account_id: IdField
+    credit_account_id: IdField
     amount: Points
     timeout_seconds: Annotated[StrictInt | None, Field(default=None, ge=1, le=86_400)] = None
     description: Description = None
