@@ -78,6 +78,10 @@ def check_accessibility(page: Page, name: str) -> list[dict[str, Any]]:
     The full result is written to test-artifacts/axe/<name>.json for reading later.
     """
     results = run_axe(page)
+    if not results.get("passes") and not results.get("violations"):
+        pytest.fail(
+            f"axe-core checked nothing on {name} ({page.url}): is the page empty?", pytrace=False
+        )
     violations = results.get("violations", [])
     REPORT_DIR.mkdir(parents=True, exist_ok=True)
     (REPORT_DIR / f"{name}.json").write_text(

@@ -32,6 +32,9 @@ CHROMIUM_ARGS = (
     "--disable-quic",
 )
 
+# A test waiting longer than this for an element on a local server has found a bug.
+DEFAULT_TIMEOUT_MS = 10_000
+
 INSTALL_HINT = "install it with `apt-get install chromium` (as root `make test-deps` does that)"
 
 

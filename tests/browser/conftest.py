@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 from tests.browser.a11y import check_accessibility
 from tests.browser.camera import qr_video
-from tests.browser.chromium import CHROMIUM_ARGS, require_chromium
+from tests.browser.chromium import CHROMIUM_ARGS, DEFAULT_TIMEOUT_MS, require_chromium
 from tests.browser.live_server import LiveServer, prepare_database, start_server, stop_server
 from tests.fixtures.databases import REPO_ROOT
 
@@ -40,14 +40,17 @@ PHONE: dict[str, Any] = {
 
 CAMERA_ARGS = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream")
 
-# A page is a phone: a test waiting longer than this for an element has found a bug.
-DEFAULT_TIMEOUT_MS = 10_000
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
-            item.add_marker(pytest.mark.browser)
+    # Playwright's sync API keeps an event loop running in the main thread for as long
+    # as its session fixture lives, and pytest-asyncio cannot run a test while another
+    # loop runs: the browser tests go last, so Playwright starts after every async test.
+    here = Path(__file__).parent
+    browser_items = [item for item in items if Path(str(item.fspath)).is_relative_to(here)]
+    for item in browser_items:
+        item.add_marker(pytest.mark.browser)
+    others = [item for item in items if not Path(str(item.fspath)).is_relative_to(here)]
+    items[:] = others + browser_items
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -173,8 +176,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 
 def _test_name(request: pytest.FixtureRequest) -> str:
-    # Only one browser ever runs, so its "[chromium]" parameter is noise in file names.
-    return _slug(request.node.name.replace("[chromium]", ""))
+    # Only one browser ever runs, so its "chromium" parameter is noise in file names.
+    name = re.sub(r"\[chromium-?|-chromium\]", "[", request.node.name).replace("[]", "")
+    return _slug(name.replace("[", "-").replace("]", ""))
 
 
 def _slug(text: str) -> str:

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import chromium
+from tests.browser.a11y import check_accessibility
 from tests.browser.camera import camera_frame, decode_qr, write_y4m
 
 CAMERA_PAGE = (
@@ -58,6 +59,17 @@ def test_welcome_page_on_a_phone(page: Page, shot, a11y) -> None:
     shot(page, "welcome")
     shot(page, "welcome-full", full_page=True)
     a11y(page, "welcome")
+
+
+def test_axe_fails_on_serious_violations(page: Page) -> None:
+    # The check must be able to fail: a picture without text and a field without a label.
+    page.set_content(
+        '<html lang="en"><head><title>bad</title></head><body><main><h1>Bad</h1>'
+        '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="><input type="text"></main></body></html>'
+    )
+    with pytest.raises(pytest.fail.Exception) as failure:
+        check_accessibility(page, "known-bad-page")
+    assert "image-alt" in str(failure.value) and "label" in str(failure.value)
 
 
 def test_fake_camera_shows_the_qr_to_get_user_media(camera_phone, shot) -> None:
