@@ -25,7 +25,10 @@ def _include_routers(app: FastAPI) -> None:
     from backend.auth.router import router as auth_router
     from backend.health import router as health_router
     from backend.ledger.router import router as ledger_router
+    from backend.notifications.router import router as outbox_router
     from backend.tenants.router import router as tenants_router
+    from backend.wallets.account_router import router as shopper_account_router
+    from backend.wallets.router import router as wallet_router
     from backend.welcome import router as welcome_router
 
     app.include_router(health_router)
@@ -33,6 +36,9 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(auth_router, prefix=API_PREFIX)
     app.include_router(tenants_router, prefix=API_PREFIX)
     app.include_router(ledger_router, prefix=API_PREFIX)
+    app.include_router(shopper_account_router, prefix=API_PREFIX)
+    app.include_router(wallet_router, prefix=API_PREFIX)
+    app.include_router(outbox_router, prefix=API_PREFIX)
 
 
 def _install_web_apps(app: FastAPI, names: tuple[str, ...]) -> None:

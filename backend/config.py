@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     # Web apps mounted next to the API (each package has an ``install(app)`` function).
     web_apps: tuple[str, ...] = ("consumer_app", "merchant_app")
 
+    # Outgoing mail: without an SMTP host the outbox only writes messages to the log (dev).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Kernpunt <noreply@kernpunt.invalid>"
+    smtp_starttls: bool = True
+    # Where the consumer app is reachable; links in e-mails point here.
+    public_url: str = "http://localhost:8000"
+
     log_level: str = "INFO"
     log_json: bool = True
 

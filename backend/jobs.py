@@ -11,17 +11,20 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.config import Settings
+from backend.config import Settings, get_settings
 from backend.core.db import transaction
 from backend.core.routing import backoff, is_retryable
 from backend.ledger.chain import seal_pending
 from backend.ledger.holds import expire_overdue_holds
 from backend.ledger.verify import tenant_ids
+from backend.notifications.delivery import deliver_pending
 
 logger = logging.getLogger("kernpunt.jobs")
 
 
-async def run_once(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+async def run_once(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings | None = None
+) -> dict[str, int]:
     sealed = expired = 0
     async with transaction(sessionmaker) as session:
         tenants = await tenant_ids(session)
@@ -38,14 +41,16 @@ async def run_once(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, 
                     await backoff(attempt)
                     continue
                 raise
-    return {"sealed": sealed, "expired_holds": expired}
+    # Mail goes out last: a failing SMTP server must not hold up sealing or hold expiry.
+    emails = await deliver_pending(sessionmaker, settings=settings or get_settings(), limit=100)
+    return {"sealed": sealed, "expired_holds": expired, "emails": emails}
 
 
 async def run_scheduler(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
     while True:
         try:
-            result = await run_once(sessionmaker)
-            if result["sealed"] or result["expired_holds"]:
+            result = await run_once(sessionmaker, settings)
+            if any(result.values()):
                 logger.debug("jobs ran", extra=result)
         except asyncio.CancelledError:
             raise
