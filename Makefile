@@ -68,6 +68,10 @@ run: install
 # the reason (with CI=true it fails). node_modules (axe-core, pinned in package-lock.json)
 # comes from `npm ci` when missing.
 test-deps:
+	@# poppler-utils: the card-sheet tests render the PDF to find its QR codes and PINs.
+	@if ! command -v pdftoppm >/dev/null 2>&1 && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "test-deps: installing poppler-utils (apt-get)"; DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends poppler-utils >/dev/null; fi
 	@if [ "$(BROWSER_TESTS)" = "1" ]; then \
 	  missing=""; \
 	  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing=" chromium"; \

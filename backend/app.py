@@ -23,6 +23,7 @@ API_PREFIX = "/api/v1"
 def _include_routers(app: FastAPI) -> None:
     # Imported here so importing backend.app stays cheap for the CLI.
     from backend.auth.router import router as auth_router
+    from backend.cards.router import router as cards_router
     from backend.health import router as health_router
     from backend.ledger.router import router as ledger_router
     from backend.notifications.router import router as outbox_router
@@ -36,6 +37,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(auth_router, prefix=API_PREFIX)
     app.include_router(tenants_router, prefix=API_PREFIX)
     app.include_router(ledger_router, prefix=API_PREFIX)
+    app.include_router(cards_router, prefix=API_PREFIX)
     app.include_router(shopper_account_router, prefix=API_PREFIX)
     app.include_router(wallet_router, prefix=API_PREFIX)
     app.include_router(outbox_router, prefix=API_PREFIX)
