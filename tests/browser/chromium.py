@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page
 
 CHROMIUM_ENV = "KERNPUNT_CHROMIUM"
 CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser")
@@ -66,3 +67,24 @@ def require_chromium() -> str:
             pytest.fail(f"CI=true and {message}", pytrace=False)
         pytest.skip(message)
     return executable
+
+
+def watch_errors(context: BrowserContext) -> BrowserContext:
+    """Print the pages' uncaught errors and console errors (pytest shows them on failure).
+
+    A page whose module failed to load just sits there; the console says why.
+    """
+
+    def watch(page: Page) -> None:
+        page.on("pageerror", lambda error: print(f"[page error] {page.url}: {error}"))
+
+        def console(message: ConsoleMessage) -> None:
+            if message.type in ("error", "warning"):
+                print(f"[console.{message.type}] {page.url}: {message.text}")
+
+        page.on("console", console)
+
+    for page in context.pages:
+        watch(page)
+    context.on("page", watch)
+    return context

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 from tests.browser.a11y import check_accessibility
 from tests.browser.camera import qr_video
-from tests.browser.chromium import CHROMIUM_ARGS, DEFAULT_TIMEOUT_MS, require_chromium
+from tests.browser.chromium import CHROMIUM_ARGS, DEFAULT_TIMEOUT_MS, require_chromium, watch_errors
 from tests.browser.live_server import LiveServer, prepare_database, start_server, stop_server
 from tests.fixtures.databases import REPO_ROOT
 
@@ -90,7 +90,7 @@ def base_url(live_server: LiveServer) -> str:
 
 @pytest.fixture
 def context(new_context: Callable[..., BrowserContext]) -> BrowserContext:
-    context = new_context()
+    context = watch_errors(new_context())
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     return context
 
@@ -100,7 +100,7 @@ def new_phone(new_context: Callable[..., BrowserContext]) -> Callable[..., Page]
     """Another phone (a fresh context: own storage, own sign-in) -> its first page."""
 
     def open_phone(**overrides: Any) -> Page:
-        context = new_context(**overrides)
+        context = watch_errors(new_context(**overrides))
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         return context.new_page()
 
@@ -149,7 +149,7 @@ def camera_phone(
     def open_phone(qr_text: str, **overrides: Any) -> Page:
         browser = camera_browser(qr_text)
         options = {**browser_context_args, "permissions": ["camera"], **overrides}
-        context = browser.new_context(**options)
+        context = watch_errors(browser.new_context(**options))
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()

@@ -57,6 +57,14 @@ def sign_up(page: Page, *, first_name: str, email: str, password: str = SHOPPER_
     expect(page).to_have_url(re.compile(r"/app/(\?.*)?$"))
 
 
+def shopper_sign_in(page: Page, *, email: str, password: str = SHOPPER_PASSWORD) -> None:
+    page.goto("/app/login")
+    page.get_by_test_id("login-email").fill(email)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+    expect(page).to_have_url(re.compile(r"/app/(\?.*)?$"))
+
+
 def wallet_balance(page: Page, expected: int) -> None:
     """Open the wallet and wait until it shows ``expected`` points."""
     page.goto("/app/")

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.chromium import DEFAULT_TIMEOUT_MS
+from tests.browser.chromium import DEFAULT_TIMEOUT_MS, watch_errors
 from tests.browser.flows import (
     BAKERY_CASHIER,
     ApiClient,
     cashier_sign_in,
     new_shopper_email,
     scan_by_typing,
-    sign_up,
+    shopper_sign_in,
     tap_amount,
 )
 
@@ -32,7 +32,7 @@ def api(base_url: str) -> Iterator[ApiClient]:
 
 
 def _phone(browser: Browser, browser_context_args: dict[str, Any]) -> BrowserContext:
-    context = browser.new_context(**browser_context_args)
+    context = watch_errors(browser.new_context(**browser_context_args))
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     return context
 
@@ -41,13 +41,13 @@ def _phone(browser: Browser, browser_context_args: dict[str, Any]) -> BrowserCon
 def shopper_phone(
     browser: Browser, browser_context_args: dict[str, Any], api: ApiClient
 ) -> Iterator[BrowserContext]:
-    """A phone with a freshly signed-up shopper who already has points."""
+    """A phone with a new shopper (signed up through the API) who already has points."""
     context = _phone(browser, browser_context_args)
     page = context.new_page()
     email = new_shopper_email()
-    sign_up(page, first_name="Hanne", email=email)
-    shopper = api.login_shopper(email)
+    shopper = api.sign_up(first_name="Hanne", email=email)
     api.earn(api.login(BAKERY_CASHIER), scan=api.wallet_qr(shopper), purchase_cents=5_000)
+    shopper_sign_in(page, email=email)
     page.close()
     context.shopper_token = shopper  # type: ignore[attr-defined]
     yield context
