@@ -18,6 +18,7 @@ const LOCK = "kp-till-queue";
 const STALE_SENDING_MS = 20000;
 const TRANSIENT_CODES = new Set(["network_error", "service_busy", "rate_limited", "idempotency_in_progress", "request_in_progress"]);
 const KEEP_SENT = 20;
+const SHOW_SENT_MS = 10 * 60 * 1000;
 
 function read(name) {
   try { return JSON.parse(localStorage.getItem(name)) || []; } catch { return []; }
@@ -192,9 +193,12 @@ function render() {
   badge.dataset.waiting = String(waiting.length);
   badge.dataset.failed = String(failed.length);
   badge.classList.toggle("has-failed", failed.length > 0);
-  badge.hidden = parts.length === 0 && !(sent.length && badge.getAttribute("aria-expanded") === "true");
+  // After the last waiting sale went out, "all sent" stays a while so the cashier can check the results.
+  const recent = sent.some((s) => Date.now() - new Date(s.sent_at).getTime() < SHOW_SENT_MS);
+  badge.hidden = parts.length === 0 && !recent && badge.getAttribute("aria-expanded") !== "true";
   if (badge.hidden) { document.getElementById("queue-list").hidden = true; badge.setAttribute("aria-expanded", "false"); }
   if (!parts.length && sent.length) badge.textContent = t.queue_all_sent;
+  badge.classList.toggle("all-sent", parts.length === 0);
 
   const pendingList = document.getElementById("queue-pending");
   pendingList.replaceChildren(...waiting.map((i) => {
@@ -207,7 +211,7 @@ function render() {
   const failedList = document.getElementById("queue-failed");
   document.getElementById("queue-failed-title").hidden = failed.length === 0;
   failedList.replaceChildren(...failed.map((i) => {
-    const li = line(`${format(t.queue_item, { amount: euro(i.purchase_cents), time: formatTime(i.queued_at), shopper: i.shopper || "—" })} — ${i.error_text}`, [
+    const li = line(`${format(t.queue_item, { amount: euro(i.purchase_cents), time: formatTime(i.queued_at), shopper: i.shopper || "?" })}: ${i.error_text}`, [
       button(t.queue_redo, () => { dismiss(i.key); location.assign(`${PREFIX}/?amount=${i.purchase_cents}`); }, "queue-redo"),
       button(t.queue_dismiss, () => dismiss(i.key), "queue-dismiss"),
     ]);

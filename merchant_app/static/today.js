@@ -23,30 +23,38 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
-function reversed(earn) {
-  return Boolean(earn.undone || earn.reversed || earn.reversal_transfer_id || earn.undone_at || earn.status === "undone");
-}
-function refunded(earn) {
-  return Boolean(earn.refunded || earn.refund_transfer_id || earn.refunded_at || earn.status === "refunded");
+// The contract's 15-minute undo window, for a list that does not say until when.
+const UNDO_WINDOW_MS = 15 * 60 * 1000;
+
+function reversed(earn) { return Boolean(earn.undone); }
+function refunded(earn) { return (earn.refunded_cents || 0) > 0; }
+function undoUntil(earn) {
+  if (earn.undo_until) return new Date(earn.undo_until);
+  return new Date(new Date(earn.created_at).getTime() + UNDO_WINDOW_MS);
 }
 function earnId(earn) { return earn.transfer_id ?? earn.id; }
 
 function earnRow(earn) {
   const id = earnId(earn);
-  const who = earn.shopper_display || earn.shopper || "";
+  const who = earn.shopper_display || "";
+  const via = earn.via && t[`via_${earn.via}`] ? ` · ${t[`via_${earn.via}`]}` : "";
   const li = el("li", { className: "sale", dataset: { testid: "earn-row", transferId: String(id) } });
   const summary = el("p", {}, el("strong", {}, formatTime(earn.created_at)), ` · ${euro(earn.purchase_cents)} · `,
-    el("strong", {}, `${number(earn.points)} ${t.points}`), who ? ` · ${who}` : "", earn.capped ? ` (${t.capped_short})` : "");
+    el("strong", {}, `${number(earn.points)} ${t.points}`), who ? ` · ${who}` : "", via, earn.capped ? ` (${t.capped_short})` : "");
   li.append(summary);
   if (reversed(earn)) { li.append(el("p", { className: "hint" }, t.today_undone)); li.classList.add("reversed"); return li; }
-  if (refunded(earn)) { li.append(el("p", { className: "hint" }, t.today_refunded)); return li; }
+  if (refunded(earn)) {
+    li.append(el("p", { className: "hint" }, format(t.today_refunded_detail, { amount: euro(earn.refunded_cents), points: number(earn.reversed_points || 0) })));
+    return li;
+  }
   const actions = el("div", { className: "row" });
   const status = el("p", { className: "error", role: "alert" });
-  if (earn.undo_until && new Date(earn.undo_until) > new Date()) {
-    const undo = el("button", { type: "button", className: "secondary", textContent: format(t.undo_until, { time: formatTime(earn.undo_until) }), dataset: { testid: "today-undo" } });
+  const until = undoUntil(earn);
+  if (until > new Date()) {
+    const undo = el("button", { type: "button", className: "secondary", textContent: format(t.undo_until, { time: formatTime(until.toISOString()) }), dataset: { testid: "today-undo" } });
     undo.addEventListener("click", () => act("undo", id, {}, undo, status, format(t.undo_confirm, { points: number(earn.points) })));
     actions.append(undo);
-    setTimeout(() => undo.remove(), new Date(earn.undo_until) - new Date());
+    setTimeout(() => undo.remove(), until - new Date());
   }
   const refundOpen = el("button", { type: "button", className: "secondary", textContent: t.refund, dataset: { testid: "today-refund" }, "aria-expanded": "false" });
   const inputId = `refund-${id}`;
