@@ -28,6 +28,7 @@ def _include_routers(app: FastAPI) -> None:
     from backend.ledger.router import router as ledger_router
     from backend.notifications.router import router as outbox_router
     from backend.tenants.router import router as tenants_router
+    from backend.till.router import router as till_router
     from backend.wallets.account_router import router as shopper_account_router
     from backend.wallets.router import router as wallet_router
     from backend.welcome import router as welcome_router
@@ -38,6 +39,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(tenants_router, prefix=API_PREFIX)
     app.include_router(ledger_router, prefix=API_PREFIX)
     app.include_router(cards_router, prefix=API_PREFIX)
+    app.include_router(till_router, prefix=API_PREFIX)
     app.include_router(shopper_account_router, prefix=API_PREFIX)
     app.include_router(wallet_router, prefix=API_PREFIX)
     app.include_router(outbox_router, prefix=API_PREFIX)

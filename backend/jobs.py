@@ -28,6 +28,10 @@ async def run_once(
     sealed = expired = 0
     async with transaction(sessionmaker) as session:
         tenants = await tenant_ids(session)
+    async with transaction(sessionmaker) as session:
+        from backend.till.tokens import delete_expired_wallet_tokens
+
+        await delete_expired_wallet_tokens(session)
     for tenant_id, _slug in tenants:
         for attempt in range(5):
             try:
