@@ -27,6 +27,8 @@ def _include_routers(app: FastAPI) -> None:
     from backend.health import router as health_router
     from backend.ledger.router import router as ledger_router
     from backend.notifications.router import router as outbox_router
+    from backend.payments.router import router as payments_router
+    from backend.settlement.router import router as settlement_router
     from backend.tenants.router import router as tenants_router
     from backend.till.router import router as till_router
     from backend.wallets.account_router import router as shopper_account_router
@@ -43,6 +45,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(shopper_account_router, prefix=API_PREFIX)
     app.include_router(wallet_router, prefix=API_PREFIX)
     app.include_router(outbox_router, prefix=API_PREFIX)
+    app.include_router(payments_router, prefix=API_PREFIX)
+    app.include_router(settlement_router, prefix=API_PREFIX)
 
 
 def _install_web_apps(app: FastAPI, names: tuple[str, ...]) -> None:

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     # Where the consumer app is reachable; links in e-mails point here.
     public_url: str = "http://localhost:8000"
 
+    # Stripe (merchant float top-ups). Without a secret key the top-up endpoints answer
+    # 503 payments_unavailable instead of refusing to start: a town may settle by bank only.
+    # The API base points the client elsewhere (localstripe in tests).
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -14,6 +14,14 @@ from backend.ledger.models import (  # noqa: F401
 )
 from backend.merchants.models import Merchant  # noqa: F401
 from backend.notifications.models import OutboxMessage  # noqa: F401
+from backend.payments.models import FloatDebt, StripeEvent, TopUp  # noqa: F401
+from backend.settlement.models import (  # noqa: F401
+    Payout,
+    PayoutBatch,
+    SettlementLine,
+    SettlementPeriod,
+    SettlementStatement,
+)
 from backend.tenants.models import Tenant  # noqa: F401
 from backend.till.models import ClaimCode, WalletToken  # noqa: F401
 from backend.wallets.models import Shopper  # noqa: F401

@@ -35,6 +35,9 @@ DEFAULT_SHARDS: dict[AccountType, int] = {
 # kind -> (debited type, credited type). A reversal runs the original flow backwards.
 FLOWS: dict[str, tuple[AccountType, AccountType]] = {
     "topup": (AccountType.FUNDING, AccountType.MERCHANT_FLOAT),
+    # Stripe refunds and disputes take paid points back out of a float, possibly in several
+    # steps (a reversal can happen only once per transfer), and collect a recorded float debt.
+    "float_clawback": (AccountType.MERCHANT_FLOAT, AccountType.FUNDING),
     "budget": (AccountType.FUNDING, AccountType.CAMPAIGN_BUDGET),
     "budget_return": (AccountType.CAMPAIGN_BUDGET, AccountType.FUNDING),
     "earn": (AccountType.MERCHANT_FLOAT, AccountType.SHOPPER_WALLET),

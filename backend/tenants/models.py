@@ -36,4 +36,7 @@ class Tenant(SQLModel, table=True):
     qr_token_ttl_seconds: int = Field(default=60)
     claim_code_ttl_seconds: int = Field(default=600)
     undo_window_seconds: int = Field(default=900)
+    # The municipality's bank account, debtor of the SEPA payout files (settlement).
+    iban: str | None = Field(default=None, max_length=34)
+    bic: str | None = Field(default=None, max_length=11)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
