@@ -3,8 +3,6 @@
 One dict per language with the same keys (tests/test_consumer_app.py checks that);
 ``web_common.texts.texts(lang, TEXTS)`` lays them over the shared texts. ``{name}``
 marks a value filled in by the page. Error texts are ``error_<problem code>``.
-The file is longer than our usual ~500 lines on purpose: the three languages side by
-side in one place is what translators asked for.
 """
 
 from __future__ import annotations
