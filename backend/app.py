@@ -26,6 +26,7 @@ def _include_routers(app: FastAPI) -> None:
     from backend.cards.router import router as cards_router
     from backend.health import router as health_router
     from backend.ledger.router import router as ledger_router
+    from backend.merchants.router import router as merchants_router
     from backend.notifications.router import router as outbox_router
     from backend.payments.router import router as payments_router
     from backend.settlement.router import router as settlement_router
@@ -47,6 +48,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(outbox_router, prefix=API_PREFIX)
     app.include_router(payments_router, prefix=API_PREFIX)
     app.include_router(settlement_router, prefix=API_PREFIX)
+    app.include_router(merchants_router, prefix=API_PREFIX)
 
 
 def _install_web_apps(app: FastAPI, names: tuple[str, ...]) -> None:

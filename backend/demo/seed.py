@@ -21,7 +21,7 @@ from backend.config import Settings
 from backend.core.types import utcnow
 from backend.demo.history import Earn, Event, HistorySimulator, Payout, Redeem, Reversal, Topup
 from backend.demo.logins import DEMO_LOGINS, DemoLogin
-from backend.demo.town import TownSpec
+from backend.demo.town import VILLAGES, TownSpec
 from backend.ledger import service as ledger
 from backend.ledger.models import Account
 from backend.merchants.models import Merchant
@@ -92,6 +92,7 @@ async def seed_town(
 
     tenant = await create_tenant(session, slug=spec.slug, name=spec.name, settings=settings)
     tenant.created_at = joined
+    tenant.villages = list(VILLAGES)
     session.add(tenant)
     town = await populate_town(session, spec, tenant=tenant, joined=joined)
 

@@ -70,3 +70,10 @@ class Merchant(SQLModel, table=True):
     language: str = Field(default="nl", max_length=5)
     status: str = Field(default=MerchantStatus.ACTIVE, max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Filled in by the shop on the public application form (backend/merchants/service.py).
+    contact_name: str = Field(default="", max_length=200)
+    contact_email: str = Field(default="", max_length=254)
+    contact_phone: str = Field(default="", max_length=40)
+    # Why the municipality rejected or suspended the shop, shown to its admins.
+    status_reason: str = Field(default="", max_length=500)
+    status_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

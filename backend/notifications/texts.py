@@ -83,6 +83,40 @@ TEXTS: dict[str, dict[str, MailText]] = {
             ),
         ),
     },
+    "merchant_invite": {
+        "nl": MailText(
+            subject="{shop} doet mee aan {scheme}: kies je wachtwoord",
+            body=(
+                "Hallo {first_name},\n\n"
+                "De gemeente heeft {shop} goedgekeurd voor {scheme}. Kies met deze link een "
+                "wachtwoord voor je account als zaakvoerder (één keer bruikbaar, {valid_days} "
+                "dagen geldig):\n\n"
+                "{link}\n\n"
+                "Daarna meld je je aan in de kassa-app en maak je accounts voor je personeel.\n"
+            ),
+        ),
+        "fr": MailText(
+            subject="{shop} participe à {scheme} : choisissez votre mot de passe",
+            body=(
+                "Bonjour {first_name},\n\n"
+                "La commune a approuvé {shop} pour {scheme}. Choisissez un mot de passe pour "
+                "votre compte de gérant avec ce lien (utilisable une fois, valable {valid_days} "
+                "jours) :\n\n"
+                "{link}\n\n"
+                "Ensuite, connectez-vous à l'application caisse et créez les comptes de votre personnel.\n"
+            ),
+        ),
+        "en": MailText(
+            subject="{shop} takes part in {scheme}: choose your password",
+            body=(
+                "Hello {first_name},\n\n"
+                "The municipality approved {shop} for {scheme}. Choose a password for your "
+                "owner's account with this link (single use, valid for {valid_days} days):\n\n"
+                "{link}\n\n"
+                "Then sign in to the till app and create accounts for your staff.\n"
+            ),
+        ),
+    },
 }
 
 # Shown when the shopper left the first name empty.

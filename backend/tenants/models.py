@@ -39,4 +39,6 @@ class Tenant(SQLModel, table=True):
     # The municipality's bank account, debtor of the SEPA payout files (settlement).
     iban: str | None = Field(default=None, max_length=34)
     bic: str | None = Field(default=None, max_length=11)
+    # The villages (deelgemeenten) a shop can name on the application form; empty: any.
+    villages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
