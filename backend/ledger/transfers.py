@@ -226,7 +226,7 @@ async def post_transfer(
                 {"tenant_id": tenant_id, "transfer_id": new_id, "account_id": credit_account_id, "amount": amount, "created_at": created_at},
             ],
         )
-    return PostedTransfer(
+    posted = PostedTransfer(
         id=new_id,
         tenant_id=tenant_id,
         idempotency_key=idempotency_key,
@@ -242,6 +242,15 @@ async def post_transfer(
         created_at=created_at,
         request_hash=fingerprint,
     )
+    if kind in _ROLLUP_KINDS:
+        # The reports' activity rollup moves in the same transaction, so it never lags the ledger.
+        from backend.reports.rollup import apply_transfer
+
+        await apply_transfer(session, posted)
+    return posted
+
+
+_ROLLUP_KINDS = frozenset({"earn", "bonus", "redeem", "expiry", REVERSAL_KIND})
 
 
 async def _apply_legs(
