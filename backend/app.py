@@ -22,7 +22,9 @@ API_PREFIX = "/api/v1"
 
 def _include_routers(app: FastAPI) -> None:
     # Imported here so importing backend.app stays cheap for the CLI.
+    from backend.audit.router import router as audit_router
     from backend.auth.router import router as auth_router
+    from backend.campaigns.router import router as campaigns_router
     from backend.cards.router import router as cards_router
     from backend.health import router as health_router
     from backend.ledger.router import router as ledger_router
@@ -49,6 +51,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(outbox_router, prefix=API_PREFIX)
     app.include_router(payments_router, prefix=API_PREFIX)
     app.include_router(settlement_router, prefix=API_PREFIX)
+    app.include_router(campaigns_router, prefix=API_PREFIX)
+    app.include_router(audit_router, prefix=API_PREFIX)
     app.include_router(reports_router, prefix=API_PREFIX)
     app.include_router(merchants_router, prefix=API_PREFIX)
 

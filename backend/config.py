@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # Background jobs inside the server (hold expiry, ledger sealing).
     scheduler_enabled: bool = True
     sealer_interval_seconds: float = 2.0
+    # Points expiry and the 30-day warning e-mails (KERNPUNT_EXPIRY_ENABLED=false switches
+    # the scheduler step off; `kernpunt jobs expire` still works). At most once per interval.
+    expiry_enabled: bool = True
+    expiry_interval_seconds: float = 3600.0
 
     # Web apps mounted next to the API (each package has an ``install(app)`` function).
     web_apps: tuple[str, ...] = ("consumer_app", "merchant_app")

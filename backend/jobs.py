@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -45,9 +46,29 @@ async def run_once(
                     await backoff(attempt)
                     continue
                 raise
+    settings = settings or get_settings()
+    expired_points = await _expiry_step(sessionmaker, settings)
     # Mail goes out last: a failing SMTP server must not hold up sealing or hold expiry.
-    emails = await deliver_pending(sessionmaker, settings=settings or get_settings(), limit=100)
-    return {"sealed": sealed, "expired_holds": expired, "emails": emails}
+    emails = await deliver_pending(sessionmaker, settings=settings, limit=100)
+    return {"sealed": sealed, "expired_holds": expired, "expired_points": expired_points, "emails": emails}
+
+
+_last_expiry_run: float | None = None
+
+
+async def _expiry_step(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> int:
+    """Points expiry and warnings, at most once per ``expiry_interval_seconds`` per process."""
+    global _last_expiry_run
+    if not settings.expiry_enabled:
+        return 0
+    started = time.monotonic()
+    if _last_expiry_run is not None and started - _last_expiry_run < settings.expiry_interval_seconds:
+        return 0
+    _last_expiry_run = started
+    from backend.core.types import utcnow
+    from backend.expiry.service import run_expiry
+
+    return (await run_expiry(sessionmaker, now=utcnow())).points
 
 
 async def run_scheduler(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:

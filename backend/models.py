@@ -1,8 +1,11 @@
 """Imports every table so ``metadata`` is complete (Alembic, tests)."""
 
+from backend.audit.models import AuditEvent  # noqa: F401
 from backend.auth.models import EmailToken, LoginThrottle, PosApiKey, RefreshToken, User  # noqa: F401
+from backend.campaigns.models import Campaign, CampaignAward  # noqa: F401
 from backend.cards.models import Card, CardBatch  # noqa: F401
 from backend.core.db import metadata  # noqa: F401
+from backend.expiry.models import ExpiryNotice  # noqa: F401
 from backend.ledger.models import (  # noqa: F401
     Account,
     AccountBalance,

@@ -117,6 +117,35 @@ TEXTS: dict[str, dict[str, MailText]] = {
             ),
         ),
     },
+    "points_expiring": {
+        "nl": MailText(
+            subject="{points} punten van {scheme} vervallen op {date}",
+            body=(
+                "Hallo {first_name},\n\n"
+                "Op {date} vervallen {points} punten in je {scheme}-portefeuille. "
+                "Gebruik ze voor die dag in een deelnemende winkel:\n\n"
+                "{link}\n"
+            ),
+        ),
+        "fr": MailText(
+            subject="{points} points {scheme} expirent le {date}",
+            body=(
+                "Bonjour {first_name},\n\n"
+                "Le {date}, {points} points de votre portefeuille {scheme} expirent. "
+                "Utilisez-les avant cette date dans un commerce participant :\n\n"
+                "{link}\n"
+            ),
+        ),
+        "en": MailText(
+            subject="{points} {scheme} points lapse on {date}",
+            body=(
+                "Hello {first_name},\n\n"
+                "On {date}, {points} points in your {scheme} wallet lapse. "
+                "Spend them before that day in a participating shop:\n\n"
+                "{link}\n"
+            ),
+        ),
+    },
 }
 
 # Shown when the shopper left the first name empty.

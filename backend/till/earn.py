@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.campaigns.bonus import apply_campaign_bonuses, reverse_campaign_bonuses
 from backend.config import Settings
 from backend.core.errors import IdempotencyKeyReused
 from backend.core.idempotency import request_fingerprint
@@ -94,7 +95,7 @@ async def post_earn(
         now=now,
     )
     try:
-        return await post_transfer(
+        transfer = await post_transfer(
             session,
             tenant_id=till.tenant.id,  # type: ignore[arg-type]
             idempotency_key=idempotency_key,
@@ -123,6 +124,21 @@ async def post_earn(
             available=exc.extra.get("available", 0),
             requested=points,
         ) from exc
+    if not transfer.replayed:
+        # Campaign bonuses: separate transfers from their budgets, same transaction.
+        await apply_campaign_bonuses(
+            session,
+            tenant=till.tenant,
+            merchant=till.merchant,
+            shopper_id=wallet.shopper_id,  # type: ignore[arg-type]
+            wallet_account_id=wallet.id,  # type: ignore[arg-type]
+            earn_points=points,
+            earn_transfer_id=transfer.id,
+            purchase_cents=purchase_cents,
+            now=now,
+            idempotency_key=idempotency_key,
+        )
+    return transfer
 
 
 def _replay(existing: PostedTransfer | None, fingerprint: str) -> PostedTransfer | None:
@@ -220,13 +236,33 @@ async def undo_earn(
             f"Earns can be undone for {till.tenant.undo_window_seconds // 60} minutes; refund this one instead.",
             undo_until=undo_until(till, original).isoformat(),
         )
-    return await reverse_transfer(
+    reversal = await reverse_transfer(
         session,
         tenant_id=tenant_id,
         transfer_id=transfer_id,
         idempotency_key=key,
         description=f"Undo of earn {transfer_id}",
         meta={"till": "undo", "merchant_id": till.merchant_id, **till.actor_meta()},
+        created_by_user_id=till.user_id,
+        now=now,
+    )
+    await _reverse_bonuses(session, till=till, original=original, reversal=reversal, key=key, now=now)
+    return reversal
+
+
+async def _reverse_bonuses(
+    session: AsyncSession, *, till: Till, original: PostedTransfer, reversal: PostedTransfer, key: str, now: datetime
+) -> None:
+    """Campaign bonuses go back to their budgets in proportion to the points taken back."""
+    if reversal.replayed:
+        return
+    await reverse_campaign_bonuses(
+        session,
+        tenant_id=till.tenant.id,  # type: ignore[arg-type]
+        earn_transfer_id=original.id,
+        earned=original.amount,
+        taken_back=reversal.amount,
+        idempotency_key=key,
         created_by_user_id=till.user_id,
         now=now,
     )
@@ -254,7 +290,7 @@ async def refund_earn(
     points = min(points_for(refund_cents, int(original.meta.get("rate", 0))), original.amount)
     if points < 1:
         raise RefundTooSmall(f"A refund of {refund_cents} cents takes back no points.")
-    return await reverse_transfer(
+    reversal = await reverse_transfer(
         session,
         tenant_id=till.tenant.id,  # type: ignore[arg-type]
         transfer_id=transfer_id,
@@ -270,3 +306,5 @@ async def refund_earn(
         created_by_user_id=till.user_id,
         now=now,
     )
+    await _reverse_bonuses(session, till=till, original=original, reversal=reversal, key=key, now=now)
+    return reversal

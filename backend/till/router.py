@@ -55,6 +55,7 @@ from backend.till.errors import (
     UndoWindowPassed,
 )
 from backend.till.schemas import (
+    BonusOut,
     CaptureOut,
     ClaimCreated,
     ClaimIn,
@@ -100,6 +101,13 @@ SCAN = (ScanUnreadable, ScanTampered, ScanForeign, ScanExpired)
 
 def _settings(request: Request) -> Settings:
     return request.app.state.settings
+
+
+async def _bonuses(session: AsyncSession, tenant_id: int, earn_transfer_id: int) -> list[BonusOut]:
+    from backend.campaigns.bonus import bonuses_for_earn
+
+    found = await bonuses_for_earn(session, tenant_id=tenant_id, earn_transfer_id=earn_transfer_id)
+    return [BonusOut(campaign_id=b.campaign_id, campaign_name=b.campaign_name, points=b.points, transfer_id=b.transfer_id) for b in found]
 
 
 def _replayed(response: Response, replayed: bool) -> None:
@@ -163,9 +171,12 @@ async def create_earn(
         now=utcnow(),
     )
     _replayed(response, transfer.replayed)
+    bonuses = await _bonuses(session, till.tenant.id, transfer.id)  # type: ignore[arg-type]
     return EarnOut(
         transfer_id=transfer.id,
         points=transfer.amount,
+        bonus_points=sum(b.points for b in bonuses),
+        bonuses=bonuses,
         purchase_cents=transfer.meta["purchase_cents"],
         capped=bool(transfer.meta.get("capped")),
         shopper_display=await earn.shopper_display(
@@ -469,8 +480,11 @@ async def claim_points(
         now=utcnow(),
     )
     _replayed(response, claimed.transfer.replayed)
+    bonuses = await _bonuses(session, claimed.transfer.tenant_id, claimed.transfer.id)
     return MeClaimOut(
         transfer_id=claimed.transfer.id,
         points=claimed.transfer.amount,
+        bonus_points=sum(b.points for b in bonuses),
+        bonuses=bonuses,
         merchant_name=claimed.merchant_name,
     )

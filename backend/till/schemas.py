@@ -41,9 +41,18 @@ class EarnIn(StrictModel):
     purchase_cents: Cents
 
 
+class BonusOut(BaseModel):
+    campaign_id: int
+    campaign_name: str
+    points: int
+    transfer_id: int
+
+
 class EarnOut(BaseModel):
     transfer_id: int
     points: int
+    bonus_points: int = Field(default=0, description="Campaign bonuses on top of points (rounded down)")
+    bonuses: list[BonusOut] = Field(default_factory=list)
     purchase_cents: int
     capped: bool
     shopper_display: str
@@ -171,4 +180,6 @@ class MeClaimIn(StrictModel):
 class MeClaimOut(BaseModel):
     transfer_id: int
     points: int
+    bonus_points: int = 0
+    bonuses: list[BonusOut] = Field(default_factory=list)
     merchant_name: str

@@ -217,10 +217,21 @@ async def sign_up(
     shopper.consent_at = utcnow()
     session.add(shopper)
     await session.flush()
+    await _welcome_bonus(session, tenant_id=tenant.id, shopper_id=shopper.id)  # type: ignore[arg-type]
     await _queue_verification(
         session, settings=settings, user=user, shopper=shopper, scheme=tenant.name
     )
     return await auth_service.issue_tokens(session, user=user, settings=settings)
+
+
+async def _welcome_bonus(session: AsyncSession, *, tenant_id: int, shopper_id: int) -> None:
+    from backend.campaigns.bonus import apply_welcome_bonuses
+    from backend.ledger.service import find_account
+
+    wallet = await find_account(session, tenant_id=tenant_id, code=f"shopper:{shopper_id}:wallet")
+    await apply_welcome_bonuses(
+        session, tenant_id=tenant_id, shopper_id=shopper_id, wallet_account_id=wallet.id, now=utcnow()  # type: ignore[arg-type]
+    )
 
 
 async def verify_email(session: AsyncSession, *, raw_token: str) -> User:

@@ -152,6 +152,7 @@ class HistoryItemOut(BaseModel):
     reversal_of: int | None = None
     reversed_kind: str | None = None
     created_at: datetime
+    campaign_name: str | None = Field(default=None, description="For a bonus: the campaign that paid it")
 
     @classmethod
     def of(cls, item: HistoryItem) -> HistoryItemOut:
@@ -164,6 +165,7 @@ class HistoryItemOut(BaseModel):
             reversal_of=item.reversal_of,
             reversed_kind=item.reversed_kind,
             created_at=item.created_at,
+            campaign_name=item.campaign_name,
         )
 
 

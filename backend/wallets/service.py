@@ -62,6 +62,7 @@ class HistoryItem:
     reversal_of: int | None
     reversed_kind: str | None
     created_at: datetime
+    campaign_name: str | None = None
 
 
 async def shopper_wallet(session: AsyncSession, *, principal: Principal) -> tuple[Shopper, Account]:
@@ -185,6 +186,7 @@ async def history_page(
                 if transfer.reverses_transfer_id
                 else None,
                 created_at=entry.created_at,
+                campaign_name=(transfer.meta or {}).get("campaign_name"),
             )
         )
     return items

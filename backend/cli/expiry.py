@@ -1,0 +1,40 @@
+"""``kernpunt jobs expire``: move lapsed points to breakage and queue the 30-day warnings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.cli.base import CliError, load_settings, run_with_database
+from backend.cli.ledger import _selected_tenants, jobs
+
+
+@jobs.command("expire")
+@click.option("--now", "now_text", metavar="ISO", help="Pretend it is this moment (ISO 8601; naive is UTC).")
+@click.option("--tenant", "tenant_slug", metavar="SLUG", help="Only this municipality (default: all).")
+@click.option("--no-notices", is_flag=True, help="Do not queue the 30-day warning e-mails.")
+def jobs_expire(now_text: str | None, tenant_slug: str | None, no_notices: bool) -> None:
+    """Expire lapsed points (one transfer per wallet and day; running twice changes nothing)."""
+    from backend.core.types import utcnow
+    from backend.expiry.service import run_expiry
+
+    try:
+        now = datetime.fromisoformat(now_text) if now_text else utcnow()
+    except ValueError as exc:
+        raise CliError(f"--now {now_text!r} is not an ISO 8601 date/time") from exc
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> object:
+        tenants = await _selected_tenants(sessionmaker, tenant_slug)
+        return await run_expiry(
+            sessionmaker, now=now, tenant_ids=[tid for tid, _slug in tenants], notices=not no_notices
+        )
+
+    report = run_with_database(load_settings(), work)
+    click.echo(
+        f"expired {report.points} point(s) in {report.transfers} transfer(s) "  # type: ignore[attr-defined]
+        f"from {report.wallets} wallet(s); queued {report.notices} notice(s)"  # type: ignore[attr-defined]
+    )
