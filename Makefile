@@ -26,12 +26,13 @@ STAMP_VENV := $(VENV)/.stamp-venv
 STAMP_APP  := $(VENV)/.stamp-install
 STAMP_DEV  := $(VENV)/.stamp-install-dev
 
-.PHONY: help venv install install-dev run test test-deps bench lint clean distclean
+.PHONY: help venv install install-dev run test test-deps bench bench-reports lint clean distclean
 
 help:
 	@echo "make run        install, migrate, seed the demo town (if empty), serve on http://$(HOST):$(PORT)"
 	@echo "make test       install dev extras and run the whole test suite (PYTEST_ARGS=...)"
 	@echo "make bench      HTTP vs raw-SQL ledger benchmark on PostgreSQL (not part of make test)"
+	@echo "make bench-reports  dashboard p50/p95 on the large demo town, PostgreSQL and SQLite (BENCH_ARGS=--reuse)"
 	@echo "make lint       ruff, when installed"
 	@echo "make clean      remove caches and build output (keeps .venv and var/)"
 	@echo "make distclean  clean + remove .venv"
@@ -109,6 +110,11 @@ test: install-dev test-deps
 bench: install-dev
 	mkdir -p var
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# A benchmark, not a test: builds (or with BENCH_ARGS=--reuse reuses) the large demo town.
+bench-reports: install-dev
+	mkdir -p var/bench
+	$(PY) bench/reports.py $(BENCH_ARGS)
 
 lint: install-dev
 	@if [ -x $(BIN)/ruff ]; then $(BIN)/ruff check backend tests bench alembic; \

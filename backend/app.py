@@ -31,6 +31,7 @@ def _include_routers(app: FastAPI) -> None:
     from backend.merchants.router import router as merchants_router
     from backend.notifications.router import router as outbox_router
     from backend.payments.router import router as payments_router
+    from backend.reports.insight_router import router as insight_router
     from backend.reports.router import router as reports_router
     from backend.settlement.router import router as settlement_router
     from backend.tenants.router import router as tenants_router
@@ -54,6 +55,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(campaigns_router, prefix=API_PREFIX)
     app.include_router(audit_router, prefix=API_PREFIX)
     app.include_router(reports_router, prefix=API_PREFIX)
+    app.include_router(insight_router, prefix=API_PREFIX)
     app.include_router(merchants_router, prefix=API_PREFIX)
 
 

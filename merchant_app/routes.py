@@ -24,6 +24,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "claim": ("/claim", "claim.html"),
     "today": ("/today", "today.html"),
     "shop": ("/shop", "shop.html"),
+    "insight": ("/insight", "insight.html"),
     "login": ("/login", "login.html"),
 }
 

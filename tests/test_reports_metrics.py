@@ -159,3 +159,17 @@ async def test_rollup_equals_recomputation(world, town, sessionmaker) -> None:
         report = await check(session, tenant_id=world.tenant.id)
     assert report.ok, report.differences
     assert report.rows > 0
+
+
+async def test_merchant_insight(client, world, town) -> None:
+    shop = town.merchants["Boekhandel"][0]
+    response = await client.get(f"/api/v1/merchants/{shop.id}/insight", params=PERIOD, headers=world.headers("admin"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert {r["figure"]: r["value"] for r in body["rows"]} == {
+        "spend_cents": 8000, "visits": 2, "average_basket_cents": 4000, "customers": 2, "returning": 0,
+        "points_issued": 105, "points_accepted": 35}
+    assert all(r["town_average"] is None for r in body["rows"])  # no other bookshop: no average
+    # Its customers also bought at the one bakery: that would be the bakery's own figures.
+    assert body["also_shop"] == [
+        {"category": "bakery", "purchases": None, "spend_cents": None, "shoppers": None, "suppressed": True}]

@@ -25,8 +25,22 @@ from backend.core.db import transaction
 @cli.command()
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has a municipality.")
 @click.option("--seed", default=1, show_default=True, type=int, help="Random seed of the generated history.")
-def demo(if_empty: bool, seed: int) -> None:
-    """Seed the Sint-Gillis-Waas demo town (shops, shoppers, six weeks of history)."""
+@click.option("--shoppers", type=click.IntRange(1, 1_000_000), help="Generate a large town (bulk) with this many shoppers.")
+@click.option("--merchants", default=250, show_default=True, type=click.IntRange(8, 10_000), help="Shops of the large town.")
+@click.option("--months", default=12, show_default=True, type=click.IntRange(1, 36), help="History of the large town.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Large town: the history ends the day before (default today).")
+def demo(if_empty: bool, seed: int, shoppers: int | None, merchants: int, months: int, until: Any) -> None:
+    """Seed the Sint-Gillis-Waas demo town (shops, shoppers, six weeks of history).
+
+    With --shoppers the town is generated large and in bulk (e.g. --shoppers 20000
+    --merchants 250 --months 12), with a progress bar on stderr.
+    """
+    if shoppers is not None:
+        from backend.cli.large_demo import large_demo
+
+        large_demo(if_empty=if_empty, seed=seed, shoppers=shoppers, merchants=merchants, months=months,
+                   until=until.date() if until else None)
+        return
     from backend.demo.seed import DemoSummary, seed_town
     from backend.demo.town import small_town
     from backend.ledger.chain import seal_all
