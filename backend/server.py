@@ -72,14 +72,30 @@ def run_workers(*, host: str, port: int, workers: int, uvicorn_options: dict[str
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     processes.extend(start() for _ in range(workers))
+    started_at = {index: time.monotonic() for index in range(workers)}
+    quick_deaths = 0
+    exit_code = 0
     while not stopping:
         time.sleep(0.5)
         for index, process in enumerate(processes):
-            if not process.is_alive() and not stopping:
-                logger.warning("worker %s exited with %s; starting a new one", process.pid, process.exitcode)
-                processes[index] = start()
+            if process.is_alive() or stopping:
+                continue
+            # A worker that dies right after starting (an import error, a bad setting)
+            # will die again: give up instead of restarting it forever.
+            if time.monotonic() - started_at[index] < 10:
+                quick_deaths += 1
+            if quick_deaths >= 3 * workers:
+                logger.error("workers keep exiting at start-up (last exit code %s); stopping", process.exitcode)
+                exit_code = 1
+                stop(signal.SIGTERM, None)
+                break
+            logger.warning("worker %s exited with %s; starting a new one", process.pid, process.exitcode)
+            processes[index] = start()
+            started_at[index] = time.monotonic()
     deadline = time.monotonic() + 30
     for process in processes:
         process.join(max(0.1, deadline - time.monotonic()))
         if process.is_alive():
             process.kill()
+    if exit_code:
+        raise SystemExit(exit_code)

@@ -44,7 +44,9 @@ def test_serve_with_two_workers_answers_and_stops_on_sigterm(tmp_path: Path):
                         break
                 except OSError:
                     if time.monotonic() > deadline or process.poll() is not None:
-                        raise AssertionError(process.stdout.read().decode() if process.stdout else "no output")
+                        os.killpg(process.pid, signal.SIGKILL)
+                        output, _ = process.communicate(timeout=10)
+                        raise AssertionError(f"the server did not come up:\n{output.decode(errors='replace')}")
                     time.sleep(0.2)
             # Many short connections land on both workers; every one is answered.
             assert all(_get(f"http://127.0.0.1:{port}/healthz") == 200 for _ in range(40))
@@ -55,3 +57,20 @@ def test_serve_with_two_workers_answers_and_stops_on_sigterm(tmp_path: Path):
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+def test_serve_gives_up_when_workers_cannot_start(tmp_path: Path):
+    kernpunt = Path(sys.executable).with_name("kernpunt")
+    env = {**os.environ, "KERNPUNT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", "KERNPUNT_ENV": "test",
+           "KERNPUNT_WEB_APPS": '["no_such_web_app"]', "KERNPUNT_SCHEDULER_ENABLED": "false"}
+    process = subprocess.Popen(
+        [str(kernpunt), "serve", "--workers", "2", "--port", str(_free_port())],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        assert process.wait(timeout=90) != 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
