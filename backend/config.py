@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     expiry_interval_seconds: float = 3600.0
 
     # Web apps mounted next to the API (each package has an ``install(app)`` function).
-    web_apps: tuple[str, ...] = ("consumer_app", "merchant_app")
+    web_apps: tuple[str, ...] = ("consumer_app", "merchant_app", "municipality_app")
 
     # Outgoing mail: without an SMTP host the outbox only writes messages to the log (dev).
     smtp_host: str | None = None

@@ -26,7 +26,10 @@ PAGES: dict[str, tuple[str, str]] = {
     "shop": ("/shop", "shop.html"),
     "insight": ("/insight", "insight.html"),
     "login": ("/login", "login.html"),
+    # The new owner's invitation link from the municipality's approval e-mail.
+    "set-password": ("/set-password", "set_password.html"),
 }
+OUTSIDE_NAV = {"login", "set-password"}
 
 
 def _render(request: Request, page: str) -> HTMLResponse:
@@ -37,8 +40,9 @@ def _render(request: Request, page: str) -> HTMLResponse:
         "t": common_texts(lang, TEXTS),
         "page": page,
         "prefix": PREFIX,
-        "nav": [(name, PREFIX + path) for name, (path, _) in PAGES.items() if name != "login"],
+        "nav": [(name, PREFIX + path) for name, (path, _) in PAGES.items() if name not in OUTSIDE_NAV],
         "default_tenant": getattr(settings, "default_tenant", ""),
+        "outside_nav": page in OUTSIDE_NAV,
     }
     response = templates.TemplateResponse(request, PAGES[page][1], context)
     # A page holds no data (the browser fetches it), but a shared till must not show a
