@@ -23,6 +23,8 @@ PAGES: dict[str, tuple[str, str]] = {
     "cards": ("/cards", "cards.html"),
     "settlement": ("/settlement", "settlement.html"),
     "reconciliation": ("/reconciliation", "reconciliation.html"),
+    "rules": ("/rules", "rules.html"),
+    "campaigns": ("/campaigns", "campaigns.html"),
     "audit": ("/audit", "audit.html"),
     "login": ("/login", "login.html"),
     "apply": ("/apply", "apply.html"),

@@ -208,3 +208,5 @@ _LANGS = ("nl", "fr", "en")
 TEXTS: dict[str, dict[str, str]] = {
     lang: {key: values[index] for key, values in _T.items()} for index, lang in enumerate(_LANGS)
 }
+from municipality_app.texts_campaigns import with_campaign_texts  # noqa: I001 (rules and campaign screens)
+TEXTS = with_campaign_texts(TEXTS)

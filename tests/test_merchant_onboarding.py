@@ -350,3 +350,51 @@ async def test_the_list_filters_by_status_category_village_and_text(client, town
     assert await ids(q="van damme") == {applied["id"]}
     assert await ids(limit="1") == {applied["id"]}
     assert_problem(await client.get(f"{API}/merchants", params={"status": "sleeping"}, headers=headers), 422)
+
+
+async def _merchant_audit(client: httpx.AsyncClient, world: World, merchant_id: int) -> list[dict[str, Any]]:
+    response = await client.get(
+        f"{API}/audit", params={"entity_type": "merchant", "limit": 50}, headers=world.headers("auditor")
+    )
+    assert response.status_code == 200, response.text
+    # Oldest first reads like the story of the shop.
+    return [e for e in reversed(response.json()["items"]) if e["entity_id"] == str(merchant_id)]
+
+
+async def test_every_decision_is_in_the_audit_log_with_who_before_and_after(client, town):
+    admin_id = town.users["admin"].id
+    applied = await _apply(client, town)
+    refused = await _apply(client, town, vat_number=vat(10_000_000), contact_email="x@example.be")
+    assert (await _approve(client, town, applied["id"])).status_code == 200
+    url = f"{API}/merchants/{applied['id']}"
+    for action, reason in (("suspend", "Fraude onderzocht"), ("reactivate", "Opgehelderd")):
+        response = await client.post(f"{url}/{action}", json={"reason": reason}, headers=town.headers("admin"))
+        assert response.status_code == 200, response.text
+    rejected = await client.post(
+        f"{API}/merchants/{refused['id']}/reject", json={"reason": "Geen winkel"}, headers=town.headers("admin")
+    )
+    assert rejected.status_code == 200, rejected.text
+    # A refused change (already active) leaves no trace: the entry shares the transaction.
+    assert_problem(await _approve(client, town, applied["id"]), 409, "merchant_status_conflict")
+
+    events = await _merchant_audit(client, town, applied["id"])
+    assert [e["action"] for e in events] == [
+        "merchant.approve", "user.invite", "merchant.suspend", "merchant.reactivate"
+    ]
+    assert {e["actor_user_id"] for e in events} == {admin_id}
+    approve, invite, suspend, reactivate = events
+    assert approve["before"]["status"] == "pending" and approve["after"]["status"] == "active"
+    assert approve["after"]["name"] == "Schoenen Van Damme"
+    assert invite["after"]["role"] == "merchant_owner" and invite["after"]["email"] == application(town)["contact_email"]
+    assert suspend["before"]["status"] == "active"
+    assert suspend["after"] == {**suspend["before"], "status": "suspended", "status_reason": "Fraude onderzocht"}
+    assert reactivate["before"]["status"] == "suspended" and reactivate["after"]["status"] == "active"
+    assert reactivate["after"]["status_reason"] == "Opgehelderd"
+
+    [reject] = await _merchant_audit(client, town, refused["id"])
+    assert reject["action"] == "merchant.reject"
+    assert reject["before"]["status"] == "pending"
+    assert reject["after"]["status"] == "rejected" and reject["after"]["status_reason"] == "Geen winkel"
+    # The log's search finds the shop by a value it had.
+    found = await client.get(f"{API}/audit", params={"q": "fraude"}, headers=town.headers("admin"))
+    assert [e["action"] for e in found.json()["items"]] == ["merchant.reactivate", "merchant.suspend"]

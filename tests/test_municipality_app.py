@@ -24,6 +24,8 @@ PAGES = {
     "/municipality/cards": ("cards", "batch-form"),
     "/municipality/settlement": ("settlement", "close-form"),
     "/municipality/reconciliation": ("reconciliation", "recon-table"),
+    "/municipality/rules": ("rules", "rules-form"),
+    "/municipality/campaigns": ("campaigns", "camp-table"),
     "/municipality/audit": ("audit", "audit-table"),
     "/municipality/login": ("login", "login-submit"),
     "/municipality/apply": ("apply", "apply-form"),

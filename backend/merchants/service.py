@@ -8,7 +8,6 @@ tied to a shop, so they stay spendable everywhere else.
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets
 from datetime import timedelta
@@ -17,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.audit.service import record_audit
 from backend.auth import service as auth_service
 from backend.auth.deps import Principal
 from backend.auth.models import Role, User
@@ -42,8 +42,6 @@ from backend.tenants.errors import TenantNotFound
 from backend.tenants.models import Tenant
 from backend.wallets.accounts import _new_email_token, _spend_email_token, revoke_sessions
 from backend.wallets.errors import EmailTokenInvalid, EmailTokenUsed
-
-logger = logging.getLogger("kernpunt.audit")
 
 INVITE_PURPOSE = "invite"
 INVITE_TTL = timedelta(days=14)
@@ -229,29 +227,16 @@ async def _audit(
     before: dict[str, Any],
     after: dict[str, Any],
 ) -> None:
-    """Every onboarding change passes through here, in the request's transaction.
-
-    The audit table (backend/audit) is being built alongside; until it is in the tree
-    the change is written as one structured log line, which is this function's only
-    job, so switching to ``record_audit`` is a change of this body alone.
-    """
-    logger.info(
-        "audit %s merchant %s by user %s",
-        action,
-        merchant.id,
-        principal.user_id,
-        extra={
-            "audit": {
-                "tenant_id": principal.tenant_id,
-                "user_id": principal.user_id,
-                "role": str(principal.role),
-                "action": action,
-                "entity_type": "merchant",
-                "entity_id": merchant.id,
-                "before": before,
-                "after": after,
-            }
-        },
+    """Every onboarding change passes through here, in the request's transaction: the
+    audit entry exists if and only if the change was committed."""
+    await record_audit(
+        session,
+        principal=principal,
+        action=action,
+        entity_type="merchant",
+        entity_id=merchant.id,
+        before=before,
+        after=after,
     )
 
 

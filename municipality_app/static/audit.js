@@ -1,6 +1,7 @@
 // The audit log: who changed what, when, before and after; searchable.
 
 import { $, ApiError, api, cell, dateTime, explain, startPage, t } from "./admin.js";
+import { brusselsDayStart, nextDay } from "./brussels.js";
 
 await startPage();
 let cursor = null;
@@ -15,8 +16,9 @@ function json(value) {
 async function load(reset) {
   const query = new URLSearchParams({ limit: "50" });
   if ($("au-q").value.trim()) query.set("q", $("au-q").value.trim());
-  if ($("au-from").value) query.set("from", `${$("au-from").value}T00:00:00`);
-  if ($("au-to").value) query.set("to", `${$("au-to").value}T23:59:59`);
+  // Brussels days; the API reads a time without offset as UTC and "to" is exclusive.
+  if ($("au-from").value) query.set("from", brusselsDayStart($("au-from").value));
+  if ($("au-to").value) query.set("to", brusselsDayStart(nextDay($("au-to").value)));
   if (!reset && cursor) query.set("cursor", cursor);
   $("audit-error").textContent = "";
   try {
