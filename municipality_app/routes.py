@@ -18,6 +18,7 @@ templates = templates_for(HERE / "templates")
 # name -> (path, template); the order is the order of the navigation.
 PAGES: dict[str, tuple[str, str]] = {
     "overview": ("/", "overview.html"),
+    "dashboard": ("/dashboard", "dashboard.html"),
     "merchants": ("/merchants", "merchants.html"),
     "users": ("/users", "users.html"),
     "cards": ("/cards", "cards.html"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from municipality_app.texts_dashboard import DASHBOARD_TEXTS
+
 _T: dict[str, tuple[str, str, str]] = {
     "app_name": ("Kernpunt Gemeente", "Kernpunt Commune", "Kernpunt Municipality"),
     "nav_label": ("Beheer", "Gestion", "Administration"),
@@ -206,7 +208,7 @@ _T: dict[str, tuple[str, str, str]] = {
 
 _LANGS = ("nl", "fr", "en")
 TEXTS: dict[str, dict[str, str]] = {
-    lang: {key: values[index] for key, values in _T.items()} for index, lang in enumerate(_LANGS)
+    lang: {key: values[index] for key, values in {**_T, **DASHBOARD_TEXTS}.items()} for index, lang in enumerate(_LANGS)
 }
 from municipality_app.texts_campaigns import with_campaign_texts  # noqa: I001 (rules and campaign screens)
 TEXTS = with_campaign_texts(TEXTS)

@@ -19,6 +19,7 @@ APP_DIR = Path(municipality_app.__file__).resolve().parent
 PAGES = {
     # path: (page name, a test id only that page has)
     "/municipality/": ("overview", "liability"),
+    "/municipality/dashboard": ("dashboard", "figures"),
     "/municipality/merchants": ("merchants", "merchant-table"),
     "/municipality/users": ("users", "user-form"),
     "/municipality/cards": ("cards", "batch-form"),
