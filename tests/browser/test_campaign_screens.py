@@ -18,14 +18,15 @@ from playwright.sync_api import Page, expect
 from backend.demo.logins import DEMO_LOGINS
 
 ADMIN = next(login for login in DEMO_LOGINS if login.email == "admin@sint-gillis-waas.be")
+AUDITOR = next(login for login in DEMO_LOGINS if login.role == "auditor")
 # The first Saturday of 2099 (ISO weekday 6).
 SATURDAY = next(date(2099, 1, 1) + timedelta(days=n) for n in range(7) if (date(2099, 1, 1) + timedelta(days=n)).isoweekday() == 6)
 
 
-def sign_in(page: Page, next_path: str) -> None:
+def sign_in(page: Page, next_path: str, login: Any = ADMIN) -> None:
     page.goto(f"/municipality/login?next={next_path}")
-    page.get_by_test_id("login-email").fill(ADMIN.email)
-    page.get_by_test_id("login-password").fill(ADMIN.password)
+    page.get_by_test_id("login-email").fill(login.email)
+    page.get_by_test_id("login-password").fill(login.password)
     page.get_by_test_id("login-submit").click()
     expect(page.get_by_test_id("who")).to_be_visible()
 
@@ -91,3 +92,25 @@ def test_create_fund_and_preview_a_campaign(page: Page, a11y: Any, shot: Any) ->
     expect(page.get_by_test_id("preview-result")).to_contain_text("zaterdag")
     a11y(page, "campaigns-preview")
     shot(page, "campaign-preview", full_page=True)
+
+    # Changing it through the same form: the list shows the new bonus.
+    row.get_by_test_id("camp-edit").click()
+    expect(page.get_by_test_id("c-name")).to_have_value(name)
+    expect(page.get_by_test_id("c-starts")).to_have_value(f"{SATURDAY - timedelta(days=5)}T00:00")
+    page.get_by_test_id("c-multiplier").fill("300")
+    page.get_by_test_id("camp-save").click()
+    expect(page.locator("tr", has_text=name)).to_contain_text("300 % van de punten")
+
+
+def test_an_auditor_sees_rules_and_campaigns_read_only(page: Page) -> None:
+    sign_in(page, "/municipality/rules", AUDITOR)
+    page.goto("/municipality/rules")
+    expect(page.get_by_test_id("read-only")).to_be_visible()
+    expect(page.get_by_test_id("r-points-per-euro")).to_have_value(re.compile(r"^\d+$"))
+    expect(page.get_by_test_id("r-points-per-euro")).to_be_disabled()
+    expect(page.get_by_test_id("rules-save")).to_be_hidden()
+    page.goto("/municipality/campaigns")
+    # Loaded (with or without the campaign of the test above, whichever ran first).
+    expect(page.locator("#camp-table tbody tr, #camp-empty:not([hidden])").first).to_be_visible()
+    expect(page.get_by_test_id("camp-new")).to_be_hidden()
+    expect(page.get_by_test_id("camp-fund")).to_have_count(0)
