@@ -24,8 +24,10 @@ logger = logging.getLogger("kernpunt.jobs")
 
 
 async def run_once(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings | None = None
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings | None = None, *, full_scan: bool = False
 ) -> dict[str, int]:
+    """One round of every job. ``full_scan`` makes the sealer look at the whole ledger
+    instead of a window behind its newest link (for transfers stamped long ago)."""
     sealed = expired = 0
     async with transaction(sessionmaker) as session:
         tenants = await tenant_ids(session)
@@ -39,7 +41,7 @@ async def run_once(
                 async with transaction(sessionmaker) as session:
                     expired += await expire_overdue_holds(session, tenant_id=tenant_id)
                 async with transaction(sessionmaker) as session:
-                    sealed += await seal_pending(session, tenant_id=tenant_id)
+                    sealed += await seal_pending(session, tenant_id=tenant_id, full_scan=full_scan)
                 break
             except Exception as exc:
                 if is_retryable(exc):
@@ -71,14 +73,22 @@ async def _expiry_step(sessionmaker: async_sessionmaker[AsyncSession], settings:
     return (await run_expiry(sessionmaker, now=utcnow())).points
 
 
+# The sealer normally looks a few minutes behind its newest link; once at start-up and
+# then every so often it scans the whole ledger, so a transfer stamped earlier than that
+# window (a late commit, an imported history) is sealed all the same.
+FULL_SCAN_EVERY_RUNS = 300
+
+
 async def run_scheduler(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    runs = 0
     while True:
         try:
-            result = await run_once(sessionmaker, settings)
+            result = await run_once(sessionmaker, settings, full_scan=runs % FULL_SCAN_EVERY_RUNS == 0)
             if any(result.values()):
                 logger.debug("jobs ran", extra=result)
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - a failing run is logged, the next one tries again
             logger.exception("background job failed")
+        runs += 1
         await asyncio.sleep(settings.sealer_interval_seconds)

@@ -248,3 +248,37 @@ async def test_a_hold_runs_out_by_itself_through_the_api(client, sessionmaker, w
         )
     assert pending == 2  # both stored as pending until the sweeper (or a slow-path debit) expires it
     await check_ledger(sessionmaker, world.tenant.id)
+
+
+async def test_the_scheduler_seals_a_transfer_stamped_before_its_window(sessionmaker, world):
+    """A transfer dated long before the newest sealed link is sealed by the full scan."""
+    from datetime import timedelta
+
+    from backend.core.db import transaction
+    from backend.core.types import utcnow
+    from backend.jobs import run_once
+    from backend.ledger import service as ledger
+    from backend.ledger.verify import verify_tenant
+    from tests.fixtures.factories import new_key
+
+    await run_once(sessionmaker)  # seals the world's set-up transfers; the window moves to now
+    async with transaction(sessionmaker) as session:
+        await ledger.post_transfer(
+            session,
+            tenant_id=world.tenant.id,
+            idempotency_key=new_key("old"),
+            kind="earn",
+            debit_account_id=world.bakery_float.id,
+            credit_account_id=world.an_wallet.id,
+            amount=7,
+            now=utcnow() - timedelta(days=3),
+        )
+    await run_once(sessionmaker)
+    async with transaction(sessionmaker) as session:
+        report = await verify_tenant(session, tenant_id=world.tenant.id)
+    assert report.sealed == report.transfers - 1, "the windowed sealer should not reach back three days"
+    await run_once(sessionmaker, full_scan=True)
+    async with transaction(sessionmaker) as session:
+        report = await verify_tenant(session, tenant_id=world.tenant.id)
+    assert report.ok, report.problems
+    assert report.sealed == report.transfers
