@@ -86,6 +86,9 @@ function start(container) {
   container.classList.add("chart");
 }
 
+// Draw at the container's own width, so that 11-unit text stays legible on a phone.
+const widthOf = (container) => Math.round(Math.max(320, Math.min(640, container.clientWidth || 640)));
+
 const seriesRows = (categories, series) => categories.map((category, ci) => [category, ...series.map((s) => s.values[ci] ?? null)]);
 
 // Grouped bars: `categories` along x, one bar per series; `series` = [{name, values}].
@@ -93,7 +96,7 @@ const seriesRows = (categories, series) => categories.map((category, ci) => [cat
 // `table` ({header, rows}: a fuller table than the plotted series).
 export function barChart(container, { title, categories, series, filename, format = number, csv = null, table = null }) {
   start(container);
-  const width = 640, height = 260, left = 64, bottom = 40, top = 12, right = 8;
+  const width = widthOf(container), height = 260, left = 64, bottom = 40, top = 12, right = 8;
   const plotH = height - top - bottom, plotW = width - left - right;
   const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values.map((v) => v || 0))));
   const svg = svgFor(title, width, height);
@@ -121,7 +124,7 @@ export function barChart(container, { title, categories, series, filename, forma
 // Bars stacked per category: the parts of a whole (e.g. spend by kind of shopping).
 export function stackedBarChart(container, { title, categories, series, filename, format = number, csv = null, table = null }) {
   start(container);
-  const width = 640, height = 260, left = 64, bottom = 40, top = 12, right = 8;
+  const width = widthOf(container), height = 260, left = 64, bottom = 40, top = 12, right = 8;
   const plotH = height - top - bottom, plotW = width - left - right;
   const totals = categories.map((_, ci) => series.reduce((sum, s) => sum + (s.values[ci] || 0), 0));
   const max = niceMax(Math.max(0, ...totals));
@@ -147,7 +150,7 @@ export function stackedBarChart(container, { title, categories, series, filename
 // Lines: one per series over the categories; a suppressed point breaks the line.
 export function lineChart(container, { title, categories, series, filename, format = number, csv = null, table = null, max = null }) {
   start(container);
-  const width = 640, height = 260, left = 64, bottom = 40, top = 12, right = 8;
+  const width = widthOf(container), height = 260, left = 64, bottom = 40, top = 12, right = 8;
   const plotH = height - top - bottom, plotW = width - left - right;
   const top_ = max ?? niceMax(Math.max(0, ...series.flatMap((s) => s.values.map((v) => v || 0))));
   const svg = svgFor(title, width, height);
@@ -176,8 +179,8 @@ export function lineChart(container, { title, categories, series, filename, form
 // `values[r][c]`: a number, null (suppressed) or undefined (no activity, shown as 0).
 export function heatMap(container, { title, rowLabels, colLabels, values, filename, format = number, csv = null, showValues = false, corner = "" }) {
   start(container);
-  const left = 92, top = 24, right = 4, bottom = 4;
-  const cellW = Math.max(14, Math.min(90, (640 - left - right) / Math.max(1, colLabels.length)));
+  const left = Math.min(110, 12 + 6.5 * Math.max(1, ...rowLabels.map((label) => String(label).length))), top = 24, right = 4, bottom = 4;
+  const cellW = Math.max(14, Math.min(90, (widthOf(container) - left - right) / Math.max(1, colLabels.length)));
   const cellH = showValues ? 30 : 22;
   const width = left + cellW * colLabels.length + right, height = top + cellH * rowLabels.length + bottom;
   const max = Math.max(1, ...values.flat().map((v) => v || 0));
@@ -196,7 +199,7 @@ export function heatMap(container, { title, rowLabels, colLabels, values, filena
       const fill = value === null ? `url(#${hatchId})` : shade(share);
       const rect = el("rect", { x: x + 0.5, y: y + 0.5, width: cellW - 1, height: cellH - 1, fill, stroke: "#fff" }, svg);
       el("title", {}, rect).textContent = `${label} · ${colLabel}: ${value === null ? `${SUPPRESSED} ${t.dash_suppressed}` : format(value || 0)}`;
-      if (showValues) text(svg, x + cellW / 2, y + cellH / 2 + 4, shown(value ?? 0, format), { "text-anchor": "middle", "font-size": 10, fill: share > 0.55 ? "#fff" : INK });
+      if (showValues) text(svg, x + cellW / 2, y + cellH / 2 + 4, shown(value === undefined ? 0 : value, format), { "text-anchor": "middle", "font-size": 10, fill: share > 0.55 ? "#fff" : INK });
     });
   });
   const defs = el("defs", {}, svg);
