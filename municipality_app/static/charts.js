@@ -89,7 +89,8 @@ function start(container) {
 // Draw at the container's own width, so that 11-unit text stays legible on a phone.
 const widthOf = (container) => Math.round(Math.max(320, Math.min(640, container.clientWidth || 640)));
 
-const seriesRows = (categories, series) => categories.map((category, ci) => [category, ...series.map((s) => s.values[ci] ?? null)]);
+// null = suppressed ("—"); undefined = nothing to show there (a month not reached yet): blank.
+const seriesRows = (categories, series) => categories.map((category, ci) => [category, ...series.map((s) => (s.values[ci] === undefined ? "" : s.values[ci]))]);
 
 // Grouped bars: `categories` along x, one bar per series; `series` = [{name, values}].
 // Options everywhere: `format` (value -> text), `csv` ({path, filename}: the API's CSV),
