@@ -117,7 +117,8 @@ async def earn_load(url: str, rate: float, stop: asyncio.Event, counter: list[in
 
 async def measure(url: str, label: str, args: argparse.Namespace) -> list[tuple[str, float, float, int]]:
     port = free_port()
-    env = {**os.environ, "KERNPUNT_DATABASE_URL": url, "KERNPUNT_SCHEDULER_ENABLED": "false", "KERNPUNT_LOG_LEVEL": "warning"}
+    env = {**os.environ, "KERNPUNT_DATABASE_URL": url, "KERNPUNT_SCHEDULER_ENABLED": "false",
+           "KERNPUNT_LOG_LEVEL": "warning", "KERNPUNT_WEB_APPS": "[]"}  # the API alone
     server = subprocess.Popen([KERNPUNT, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
     stop, counter = asyncio.Event(), [0, 0]
     try:

@@ -133,6 +133,11 @@ class BulkHistory:
         self.lots: list[deque[list[int]]] = [deque() for _ in shoppers]
         self.expiring: dict[int, set[int]] = {}
         self.last_earn_shop: list[int | None] = [None] * len(shoppers)
+        # The rollup's source of a redemption is the latest earn *by time* at or before the
+        # capture, which a visit a few seconds later can still change: settled at day end.
+        self.earlier_source: list[int | None] = [None] * len(shoppers)
+        self.day_earns: dict[int, list[tuple[datetime, int, int]]] = {}
+        self.pending_redeems: list[tuple[int, datetime, int, int]] = []
         self.prev_hash, self.seq, self.newest = GENESIS_HASH, 0, None
         self.counter = 0
         self.kinds: dict[str, int] = {}
@@ -228,7 +233,18 @@ class BulkHistory:
             self._payouts(out, day)
         for at, shopper, m in self._visits(day, offset):
             self._visit(out, offset, day, at, shopper, m)
+        self._settle_sources(out)
         return out
+
+    def _settle_sources(self, out: Day) -> None:
+        for shopper, resolved, m, captured in self.pending_redeems:
+            earlier = [e for e in self.day_earns.get(shopper, ()) if e[0] <= resolved]
+            source = max(earlier)[2] if earlier else self.earlier_source[shopper]
+            category = self.merchants[source].category if source is not None else ""
+            self.fact(out, "redeem", self.merchant_ids[m], self.shopper_ids[shopper], resolved, 1, 0, captured, category)
+        for shopper, earns in self.day_earns.items():
+            self.earlier_source[shopper] = max(earns)[2]
+        self.pending_redeems, self.day_earns = [], {}
 
     def _topup(self, out: Day, m: int, points: int, at: datetime) -> None:
         self.float_left[m] += points
@@ -338,6 +354,7 @@ class BulkHistory:
                                 user=self.staff.get("cashier") if m == 0 else None)
         self.credit_wallet(shopper, points, offset)
         self.last_earn_shop[shopper] = m
+        self.day_earns.setdefault(shopper, []).append((at, earn_id, m))
         self.fact(out, "earn", merchant_id, shopper_id, at, 1, purchase, points)
         if self.rng.random() < UNDO_CHANCE:
             undo_at = at + timedelta(seconds=90)
@@ -387,10 +404,9 @@ class BulkHistory:
                       description=description, meta={**meta, "held": held}, key=key, hold_id=hold_id, user=user,
                       fingerprint=request_fingerprint("capture", {"hold": hold_id, "amount": captured,
                                                                   "description": None}))
-        source = self.merchants[self.last_earn_shop[shopper]].category  # type: ignore[index]
         self.debit_wallet(shopper, captured)
         self.redeemed_left[m] += captured
-        self.fact(out, "redeem", self.merchant_ids[m], self.shopper_ids[shopper], resolved, 1, 0, captured, source)
+        self.pending_redeems.append((shopper, resolved, m, captured))
 
 
 async def write_day(session: AsyncSession, tenant_id: int, out: Day, batch: int = 5000) -> None:
@@ -423,6 +439,10 @@ async def finish(session: AsyncSession, history: BulkHistory) -> None:
         for table in ("transfer", "entry", "hold", "account", "shopper"):
             await session.execute(text(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+        # Fresh statistics: the planner would otherwise plan for the empty tables of before.
+        await session.execute(text("ANALYZE"))
+    else:
+        await session.execute(text("ANALYZE"))
 
 
 def progress_bar(stream: TextIO) -> Callable[[int, int, str], None]:

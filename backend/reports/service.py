@@ -25,6 +25,7 @@ from backend.wallets.models import Shopper
 s = Shopper.__table__
 ACTIVE_KINDS = ("earn", "redeem")
 ISSUE_KINDS = ("earn", "bonus")
+POINT_KINDS = ("earn", "bonus", "redeem", "expiry")
 
 
 @dataclass
@@ -105,7 +106,8 @@ async def summary(session: AsyncSession, scope: Scope, *, k: int) -> Table:
         row.kind: _int(row.points)
         for row in await session.execute(
             select(a.c.kind, func.sum(a.c.points).label("points"))
-            .where(a.c.tenant_id == scope.tenant_id, a.c.day > prev.end)
+            # kind IN (...) lets the primary key (tenant, kind, day) serve the range.
+            .where(a.c.tenant_id == scope.tenant_id, a.c.kind.in_(POINT_KINDS), a.c.day > prev.end, a.c.points != 0)
             .group_by(a.c.kind)
         )
     }
@@ -113,7 +115,7 @@ async def summary(session: AsyncSession, scope: Scope, *, k: int) -> Table:
         row.kind: _int(row.points)
         for row in await session.execute(
             select(a.c.kind, func.sum(a.c.points).label("points"))
-            .where(a.c.tenant_id == scope.tenant_id, a.c.day > scope.end)
+            .where(a.c.tenant_id == scope.tenant_id, a.c.kind.in_(POINT_KINDS), a.c.day > scope.end, a.c.points != 0)
             .group_by(a.c.kind)
         )
     }
