@@ -94,7 +94,8 @@ async def _seed(url: str, *, floats: int, wallets: int, per_shard: int) -> Seed:
     from backend.auth.service import create_user
     from backend.core.db import create_engine, make_sessionmaker, transaction
     from backend.ledger import service as ledger
-    from backend.ledger.models import AccountType
+    from backend.merchants.models import Merchant
+    from backend.wallets.models import Shopper
     from backend.tenants.service import create_tenant
 
     password = secrets.token_urlsafe(24)
@@ -112,26 +113,26 @@ async def _seed(url: str, *, floats: int, wallets: int, per_shard: int) -> Seed:
                 display_name="Bench admin",
             )
             funding = await ledger.find_account(session, tenant_id=tenant.id, code="funding")
-            float_accounts = [
-                await ledger.open_account(
-                    session,
-                    tenant_id=tenant.id,
-                    account_type=AccountType.MERCHANT_FLOAT,
-                    name=f"Float of bench shop {i}",
-                    code=f"bench:float:{i}",
+            # Real shops and shoppers own the accounts, as in a town: the reports'
+            # rollup keys its rows by shop and shopper, and anonymous accounts would all
+            # land on one row and measure that contention instead.
+            float_accounts = []
+            for i in range(floats):
+                merchant = Merchant(tenant_id=tenant.id, name=f"Bench shop {i}", category="bakery", village="Meerdonk")
+                session.add(merchant)
+                await session.flush()
+                float_account, _redeemed = await ledger.open_merchant_accounts(
+                    session, tenant_id=tenant.id, merchant_id=merchant.id, merchant_name=merchant.name
                 )
-                for i in range(floats)
-            ]
-            wallet_accounts = [
-                await ledger.open_account(
-                    session,
-                    tenant_id=tenant.id,
-                    account_type=AccountType.SHOPPER_WALLET,
-                    name=f"Wallet of bench shopper {i}",
-                    code=f"bench:wallet:{i}",
+                float_accounts.append(float_account)
+            wallet_accounts = []
+            for i in range(wallets):
+                shopper = Shopper(tenant_id=tenant.id, first_name=f"Bench{i}")
+                session.add(shopper)
+                await session.flush()
+                wallet_accounts.append(
+                    await ledger.open_shopper_wallet(session, tenant_id=tenant.id, shopper_id=shopper.id)
                 )
-                for i in range(wallets)
-            ]
             tenant_id, funding_id = tenant.id, funding.id
             float_ids = [a.id for a in float_accounts]
             wallet_ids = [a.id for a in wallet_accounts]
@@ -223,7 +224,7 @@ class Server:
             "KERNPUNT_JWT_KEYS": json.dumps({"bench": secrets.token_hex(32)}),
             "KERNPUNT_LOG_LEVEL": "WARNING",
             # The sealer runs as in production: hashing the chain must not slow earns.
-            "KERNPUNT_SCHEDULER_ENABLED": "true",
+            "KERNPUNT_SCHEDULER_ENABLED": os.environ.get("BENCH_SCHEDULER", "true"),
             "KERNPUNT_ACCESS_TOKEN_TTL_SECONDS": "7200",
         }
         # The production entry point: one process per worker, each with its own
