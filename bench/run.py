@@ -94,6 +94,7 @@ async def _seed(url: str, *, floats: int, wallets: int, per_shard: int) -> Seed:
     from backend.auth.service import create_user
     from backend.core.db import create_engine, make_sessionmaker, transaction
     from backend.ledger import service as ledger
+    from backend.ledger.models import AccountType
     from backend.merchants.models import Merchant
     from backend.wallets.models import Shopper
     from backend.tenants.service import create_tenant
@@ -116,15 +117,33 @@ async def _seed(url: str, *, floats: int, wallets: int, per_shard: int) -> Seed:
             # Real shops and shoppers own the accounts, as in a town: the reports'
             # rollup keys its rows by shop and shopper, and anonymous accounts would all
             # land on one row and measure that contention instead.
-            float_accounts = []
+            merchants = []
             for i in range(floats):
                 merchant = Merchant(tenant_id=tenant.id, name=f"Bench shop {i}", category="bakery", village="Meerdonk")
                 session.add(merchant)
-                await session.flush()
-                float_account, _redeemed = await ledger.open_merchant_accounts(
-                    session, tenant_id=tenant.id, merchant_id=merchant.id, merchant_name=merchant.name
+                merchants.append(merchant)
+            await session.flush()
+            # Floats first, in one run, so their ids are contiguous (pgbench picks them by range).
+            float_accounts = [
+                await ledger.open_account(
+                    session,
+                    tenant_id=tenant.id,
+                    account_type=AccountType.MERCHANT_FLOAT,
+                    name=f"Float {merchant.name}",
+                    code=f"merchant:{merchant.id}:float",
+                    merchant_id=merchant.id,
                 )
-                float_accounts.append(float_account)
+                for merchant in merchants
+            ]
+            for merchant in merchants:
+                await ledger.open_account(
+                    session,
+                    tenant_id=tenant.id,
+                    account_type=AccountType.MERCHANT_REDEEMED,
+                    name=f"Redeemed at {merchant.name}",
+                    code=f"merchant:{merchant.id}:redeemed",
+                    merchant_id=merchant.id,
+                )
             wallet_accounts = []
             for i in range(wallets):
                 shopper = Shopper(tenant_id=tenant.id, first_name=f"Bench{i}")
