@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -11,8 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from merchant_app import HERE, PREFIX
 from merchant_app.decode import IMAGE_TYPES, MAX_UPLOAD_BYTES, Busy, NotAnImage, decode_qr
 from merchant_app.texts import TEXTS
-from web_common import HTML_LANG, negotiate_language, templates_for
-from web_common.texts import texts as common_texts
+from web_common import render_shell, templates_for
 
 router = APIRouter(include_in_schema=False)
 templates = templates_for(HERE / "templates")
@@ -33,23 +31,18 @@ OUTSIDE_NAV = {"login", "set-password"}
 
 
 def _render(request: Request, page: str) -> HTMLResponse:
-    lang = negotiate_language(request)
-    settings = getattr(request.app.state, "settings", None)
-    context: dict[str, Any] = {
-        "lang": lang,
-        "t": common_texts(lang, TEXTS),
-        "page": page,
-        "prefix": PREFIX,
-        "nav": [(name, PREFIX + path) for name, (path, _) in PAGES.items() if name not in OUTSIDE_NAV],
-        "default_tenant": getattr(settings, "default_tenant", ""),
-        "outside_nav": page in OUTSIDE_NAV,
-    }
-    response = templates.TemplateResponse(request, PAGES[page][1], context)
-    # A page holds no data (the browser fetches it), but a shared till must not show a
-    # previous cashier's page from the cache after sign-out.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Language"] = HTML_LANG[lang]
-    return response
+    return render_shell(
+        templates,
+        request,
+        template=PAGES[page][1],
+        app_texts=TEXTS,
+        context={
+            "page": page,
+            "prefix": PREFIX,
+            "nav": [(name, PREFIX + path) for name, (path, _) in PAGES.items() if name not in OUTSIDE_NAV],
+            "outside_nav": page in OUTSIDE_NAV,
+        },
+    )
 
 
 def _page(name: str):

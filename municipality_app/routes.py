@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from municipality_app import HERE, PREFIX
 from municipality_app.texts import TEXTS
-from web_common import HTML_LANG, negotiate_language, templates_for
-from web_common.texts import texts as common_texts
+from web_common import render_shell, templates_for
 
 router = APIRouter(include_in_schema=False)
 templates = templates_for(HERE / "templates")
@@ -35,23 +33,18 @@ PUBLIC = {"login", "apply"}
 
 
 def _render(request: Request, page: str) -> HTMLResponse:
-    lang = negotiate_language(request)
-    settings = getattr(request.app.state, "settings", None)
-    context: dict[str, Any] = {
-        "lang": lang,
-        "t": common_texts(lang, TEXTS),
-        "page": page,
-        "prefix": PREFIX,
-        "public": page in PUBLIC,
-        "nav": [(name, PREFIX + path) for name, (path, _) in PAGES.items() if name not in PUBLIC],
-        "default_tenant": getattr(settings, "default_tenant", ""),
-    }
-    response = templates.TemplateResponse(request, PAGES[page][1], context)
-    # Pages hold no data, but a shared office computer must not show a previous
-    # administrator's screen from the cache after sign-out.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Language"] = HTML_LANG[lang]
-    return response
+    return render_shell(
+        templates,
+        request,
+        template=PAGES[page][1],
+        app_texts=TEXTS,
+        context={
+            "page": page,
+            "prefix": PREFIX,
+            "public": page in PUBLIC,
+            "nav": [(name, PREFIX + path) for name, (path, _) in PAGES.items() if name not in PUBLIC],
+        },
+    )
 
 
 def _page(name: str):

@@ -9,8 +9,10 @@ services. Each app calls ``install_common(app)`` once, which serves these files 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
@@ -45,6 +47,35 @@ def negotiate_language(request: Request) -> str:
         if code in LANGUAGES:
             return code
     return "nl"
+
+
+def render_shell(
+    templates: Jinja2Templates,
+    request: Request,
+    *,
+    template: str,
+    app_texts: dict[str, dict[str, str]],
+    context: dict[str, Any],
+) -> HTMLResponse:
+    """A staff app's page shell in the negotiated language, never served from a cache.
+
+    Pages hold no data (the browser fetches it), but a shared till or office computer
+    must not show the previous user's screen from the cache after sign-out.
+    """
+    from web_common.texts import texts
+
+    lang = negotiate_language(request)
+    settings = getattr(request.app.state, "settings", None)
+    full_context = {
+        "lang": lang,
+        "t": texts(lang, app_texts),
+        "default_tenant": getattr(settings, "default_tenant", ""),
+        **context,
+    }
+    response = templates.TemplateResponse(request, template, full_context)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Language"] = HTML_LANG[lang]
+    return response
 
 
 def install_common(app: FastAPI) -> None:

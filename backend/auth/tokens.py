@@ -40,7 +40,7 @@ _CACHE_LIMIT = 16
 _keyrings: dict[tuple[tuple[tuple[str, str], ...], str | None], _Keyring] = {}
 
 
-def _keyring(settings: Settings) -> _Keyring:
+def signing_keyring(settings: Settings) -> _Keyring:
     """Cached on the configured keys because in dev mode ``signing_keys()`` reads a
     file, which must not happen on every request."""
     cache_key = (tuple(settings.jwt_keys.items()), settings.secret_key)
@@ -71,7 +71,7 @@ def issue_access_token(
     shopper_id: int | None = None,
 ) -> tuple[str, int]:
     """A signed access token for the given principal and its lifetime in seconds."""
-    keyring = _keyring(settings)
+    keyring = signing_keyring(settings)
     kid = keyring.signing_kid
     ttl = settings.access_token_ttl_seconds
     now = int(time.time())
@@ -100,7 +100,7 @@ _verified: dict[tuple[int, str], tuple[Principal, float]] = {}
 
 
 def principal_from_access_token(token: str, *, settings: Settings) -> Principal:
-    keyring = _keyring(settings)
+    keyring = signing_keyring(settings)
     cached = _verified.get((id(keyring), token))
     if cached is not None:
         principal, expires_at = cached

@@ -21,6 +21,7 @@ from backend.core.idempotency import idempotency_key_header
 from backend.core.ids import IdPath, IdQuery
 from backend.core.pagination import InvalidCursor, Page, PageParams, next_cursor, page_params
 from backend.core.routing import TransactionalRoute, get_session
+from backend.core.types import utcnow
 from backend.ledger import service
 from backend.ledger.errors import (
     AccountExists,
@@ -82,9 +83,9 @@ def _transfer_out(transfer: object) -> TransferOut:
     return TransferOut.model_validate(transfer, from_attributes=True)
 
 
-def _hold_out(hold: object, *, now: object | None = None) -> HoldOut:
+def _hold_out(hold: object) -> HoldOut:
     out = HoldOut.model_validate(hold, from_attributes=True)
-    out.status = service.effective_status(hold, now=service.utcnow())  # type: ignore[arg-type]
+    out.status = service.effective_status(hold, now=utcnow())  # type: ignore[arg-type]
     return out
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.types import utcnow  # noqa: F401  (used by routers)
+from backend.core.types import utcnow
 from backend.ledger import balances as _balances
 from backend.ledger.accounts import (  # noqa: F401  (re-exported)
     FLOWS,

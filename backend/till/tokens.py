@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.tokens import ALGORITHM, _keyring
+from backend.auth.tokens import ALGORITHM, signing_keyring
 from backend.config import Settings
 from backend.core.types import utcnow
 from backend.tenants.models import Tenant
@@ -42,7 +42,7 @@ QR_BORDER = 4
 
 
 def sign(settings: Settings, claims: dict[str, Any]) -> str:
-    keyring = _keyring(settings)
+    keyring = signing_keyring(settings)
     kid = keyring.signing_kid
     # No "typ": "JWT" header: every byte makes the QR denser.
     return jwt.encode(
@@ -54,7 +54,7 @@ def verify(
     settings: Settings, token: str, *, typ: str, tenant_id: int, now: datetime
 ) -> dict[str, Any]:
     """The claims of a token we signed for ``tenant_id``; expiry is checked against ``now``."""
-    keyring = _keyring(settings)
+    keyring = signing_keyring(settings)
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
