@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core.db import transaction
 from backend.ledger import service as ledger
-from backend.ledger.models import Transfer
 from backend.payments.models import FloatDebt, StripeEvent, TopUp
 from tests.fixtures.factories import World, new_key
 from tests.fixtures.ledger import assert_problem, check_ledger
@@ -21,45 +20,14 @@ from tests.fixtures.payments import (  # noqa: F401  (fixtures)
     API,
     LocalstripeGateway,
     deliver,
+    float_balance,
     localstripe_url,
+    paid_topup,
     start_topup,
     stripe_gateway,
+    topup_row,
+    topup_transfers,
 )
-
-
-async def float_balance(sessionmaker: async_sessionmaker[AsyncSession], world: World, account_id: int) -> int:
-    async with sessionmaker() as session:
-        return (await ledger.get_balance(session, tenant_id=world.tenant.id, account_id=account_id)).balance
-
-
-async def topup_row(sessionmaker: async_sessionmaker[AsyncSession], topup_id: int) -> TopUp:
-    async with sessionmaker() as session:
-        row = await session.get(TopUp, topup_id)
-        assert row is not None
-        return row
-
-
-async def topup_transfers(sessionmaker: async_sessionmaker[AsyncSession], world: World) -> list[Transfer]:
-    async with sessionmaker() as session:
-        return list(
-            (
-                await session.execute(
-                    select(Transfer)
-                    .where(Transfer.tenant_id == world.tenant.id, Transfer.kind.in_(("topup", "float_clawback")))
-                    .order_by(Transfer.id)
-                )
-            ).scalars()
-        )
-
-
-async def paid_topup(
-    client: httpx.AsyncClient, world: World, gateway: LocalstripeGateway, amount: int, merchant_id: int | None = None
-) -> tuple[dict, str]:
-    response = await start_topup(client, world, amount, who="admin" if merchant_id else "owner", merchant_id=merchant_id)
-    assert response.status_code == 201, response.text
-    body = response.json()
-    await gateway.pay(body["checkout_session_id"])
-    return body, body["checkout_session_id"]
 
 
 async def test_successful_topup_credits_the_float_once_stripe_reports_it(

@@ -22,7 +22,7 @@ class TopUpStatus(enum.StrEnum):
     OPEN = "open"  # Checkout Session created, nothing paid yet
     PAID = "paid"  # float credited
     FAILED = "failed"  # Stripe reported the payment failed or the session expired
-    REFUNDED = "refunded"  # paid, then fully refunded or lost in a dispute
+    REFUNDED = "refunded"  # paid, then fully refunded or lost in a dispute (a won dispute makes it paid again)
 
 
 class TopUp(SQLModel, table=True):
@@ -35,6 +35,11 @@ class TopUp(SQLModel, table=True):
         CheckConstraint("points > 0", name="points_positive"),
         CheckConstraint("refunded_cents >= 0 AND disputed_cents >= 0", name="refunds_not_negative"),
         CheckConstraint("clawed_back_points >= 0 AND debt_points >= 0", name="taken_back_not_negative"),
+        CheckConstraint(
+            "reinstated_cents >= 0 AND reinstated_points >= 0 AND debt_cancelled_points >= 0"
+            " AND reinstated_points + debt_cancelled_points <= clawed_back_points + debt_points",
+            name="given_back_within_taken",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
@@ -53,11 +58,18 @@ class TopUp(SQLModel, table=True):
     paid_cents: int = Field(default=0, sa_type=BigInteger)
     refunded_cents: int = Field(default=0, sa_type=BigInteger)
     disputed_cents: int = Field(default=0, sa_type=BigInteger)
+    # Disputed cents that came back because the municipality won (or the inquiry closed).
+    reinstated_cents: int = Field(default=0, sa_type=BigInteger)
     # What the ledger did: the credit, points taken back from the float, and the part the
     # float could not give back (a float debt, collected from the next top-up).
     credit_transfer_id: int | None = Field(default=None, sa_type=BigInteger, foreign_key="transfer.id")
     clawed_back_points: int = Field(default=0, sa_type=BigInteger)
     debt_points: int = Field(default=0, sa_type=BigInteger)
+    # Given back after a won dispute: clawbacks reversed into the float, and recorded debt
+    # cancelled before it was collected. The four counters only grow, so the net taken back
+    # is clawed_back + debt - reinstated - debt_cancelled and step keys never repeat.
+    reinstated_points: int = Field(default=0, sa_type=BigInteger)
+    debt_cancelled_points: int = Field(default=0, sa_type=BigInteger)
     failure_reason: str | None = Field(default=None, max_length=300)
     created_by_user_id: int | None = Field(default=None, sa_type=BigInteger)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -98,7 +110,8 @@ class FloatDebt(SQLModel, table=True):
     """Points a refund or dispute should have taken from a float that no longer held them.
 
     The merchant owes them to the municipality; the next paid top-up pays them first (a
-    ``float_clawback`` transfer), so the float never goes below zero for it.
+    ``float_clawback`` transfer), so the float never goes below zero for it. A debt whose
+    dispute the municipality wins is cancelled as far as it was not collected yet.
     """
 
     __tablename__ = "float_debt"
@@ -106,6 +119,9 @@ class FloatDebt(SQLModel, table=True):
         Index(None, "tenant_id", "merchant_id", "settled_at"),
         CheckConstraint("points > 0", name="points_positive"),
         CheckConstraint("collected_points >= 0 AND collected_points <= points", name="collected_within"),
+        CheckConstraint(
+            "cancelled_points >= 0 AND collected_points + cancelled_points <= points", name="cancelled_within"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
@@ -114,5 +130,7 @@ class FloatDebt(SQLModel, table=True):
     topup_id: int = Field(foreign_key="topup.id", sa_type=BigInteger, index=True)
     points: int = Field(sa_type=BigInteger)
     collected_points: int = Field(default=0, sa_type=BigInteger)
+    # Forgiven because the dispute behind it was won; never collected afterwards.
+    cancelled_points: int = Field(default=0, sa_type=BigInteger)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     settled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

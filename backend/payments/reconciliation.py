@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.ledger.accounts import REVERSAL_KIND
 from backend.ledger.models import Transfer
 from backend.payments.errors import InvalidPeriod
 from backend.payments.models import TopUp
-from backend.payments.service import CLAWBACK_KIND, _ceil_div
+from backend.payments.service import CLAWBACK_KIND, points_due_back
 from backend.tenants.models import Tenant
 
 MAX_DAYS = 366
@@ -27,6 +28,23 @@ def day_bounds(tenant: Tenant, start: date, end: date) -> tuple[datetime, dateti
         raise InvalidPeriod(f"A report covers at most {MAX_DAYS} days.")
     zone = ZoneInfo(tenant.timezone)
     return datetime.combine(start, time(), zone), datetime.combine(end, time(), zone)
+
+
+async def _reinstated(session: AsyncSession, *, tenant_id: int, clawback_owner: dict[int, int]) -> dict[int, int]:
+    """Points a won dispute gave back per top-up: the ledger reversals of its clawbacks."""
+    found: dict[int, int] = defaultdict(int)
+    ids = list(clawback_owner)
+    for start in range(0, len(ids), 1000):
+        rows = await session.execute(
+            select(Transfer.reverses_transfer_id, Transfer.amount).where(
+                Transfer.tenant_id == tenant_id,
+                Transfer.kind == REVERSAL_KIND,
+                Transfer.reverses_transfer_id.in_(ids[start:start + 1000]),
+            )
+        )
+        for row in rows:
+            found[clawback_owner[row.reverses_transfer_id]] += row.amount
+    return found
 
 
 async def reconcile(session: AsyncSession, *, tenant: Tenant, start: date, end: date) -> dict[str, Any]:
@@ -51,6 +69,7 @@ async def reconcile(session: AsyncSession, *, tenant: Tenant, start: date, end: 
     ).all()
     credits: dict[int, list[Any]] = defaultdict(list)
     clawbacks: dict[int, int] = defaultdict(int)
+    clawback_owner: dict[int, int] = {}  # clawback transfer -> its top-up
     other_topups = []
     for row in transfers:
         topup_id = (row.meta or {}).get("topup_id")
@@ -60,15 +79,19 @@ async def reconcile(session: AsyncSession, *, tenant: Tenant, start: date, end: 
                     other_topups.append({"transfer_id": row.id, "points": row.amount, "created_at": row.created_at})
             else:
                 credits[int(topup_id)].append(row)
-        elif topup_id is not None and "float_debt_id" not in (row.meta or {}):
-            clawbacks[int(topup_id)] += row.amount
+        elif topup_id is not None:
+            clawback_owner[row.id] = int(topup_id)
+            if "float_debt_id" not in (row.meta or {}):  # collected debt counts as debt_points
+                clawbacks[int(topup_id)] += row.amount
+    reinstated = await _reinstated(session, tenant_id=tenant_id, clawback_owner=clawback_owner)
     pv = tenant.point_value_cents
     payments = []
     for topup in topups:
         credited = credits.get(topup.id, [])  # type: ignore[arg-type]
         credited_points = sum(row.amount for row in credited)
-        returned_cents = min(topup.refunded_cents + topup.disputed_cents, topup.paid_cents)
-        due_back = min(credited_points, _ceil_div(returned_cents, pv))
+        due_back = points_due_back(topup, credited=credited_points, point_value_cents=pv)
+        given_back = reinstated.get(topup.id, 0)  # type: ignore[arg-type]
+        net_taken = clawbacks.get(topup.id, 0) + topup.debt_points - given_back - topup.debt_cancelled_points  # type: ignore[arg-type]
         flags = []
         if topup.paid_cents > 0 and not credited:
             flags.append("paid_not_credited")
@@ -80,8 +103,10 @@ async def reconcile(session: AsyncSession, *, tenant: Tenant, start: date, end: 
             topup.paid_cents != topup.amount_cents or (credited and credited_points != topup.points)
         ):
             flags.append("amount_mismatch")
-        if clawbacks.get(topup.id, 0) + topup.debt_points < due_back:  # type: ignore[arg-type]
+        if net_taken < due_back:
             flags.append("refund_not_reversed")
+        if net_taken > due_back:
+            flags.append("dispute_won_not_given_back")
         payments.append(
             {
                 "topup_id": topup.id,
@@ -94,11 +119,15 @@ async def reconcile(session: AsyncSession, *, tenant: Tenant, start: date, end: 
                 "paid_cents": topup.paid_cents,
                 "refunded_cents": topup.refunded_cents,
                 "disputed_cents": topup.disputed_cents,
+                "reinstated_cents": topup.reinstated_cents,
                 "points": topup.points,
                 "credited_points": credited_points,
                 "credit_transfer_ids": [row.id for row in credited],
                 "clawed_back_points": clawbacks.get(topup.id, 0),  # type: ignore[arg-type]
                 "debt_points": topup.debt_points,
+                "reinstated_points": given_back,
+                "debt_cancelled_points": topup.debt_cancelled_points,
+                "net_taken_back_points": net_taken,
                 "flags": flags,
             }
         )

@@ -22,8 +22,11 @@ class TopUpOut(BaseModel):
     paid_cents: int
     refunded_cents: int
     disputed_cents: int
+    reinstated_cents: int = Field(description="Disputed cents the municipality won back")
     clawed_back_points: int
     debt_points: int
+    reinstated_points: int = Field(description="Clawed-back points given back to the float after a won dispute")
+    debt_cancelled_points: int = Field(description="Float debt cancelled after a won dispute, before it was collected")
     created_at: datetime
     paid_at: datetime | None
 
@@ -55,11 +58,17 @@ class ReconciledPayment(BaseModel):
     paid_cents: int
     refunded_cents: int
     disputed_cents: int
+    reinstated_cents: int
     points: int
     credited_points: int
     credit_transfer_ids: list[int]
     clawed_back_points: int
     debt_points: int
+    reinstated_points: int = Field(description="Clawbacks of this top-up reversed in the ledger (won dispute)")
+    debt_cancelled_points: int
+    net_taken_back_points: int = Field(
+        description="clawed_back + debt - reinstated - debt_cancelled; equals what Stripe's facts make due back"
+    )
     flags: list[str]
 
 

@@ -11,6 +11,8 @@ refunded in several parts. Points taken back round up (``ceil(cents / point valu
 never beyond what was credited: the shop got that money back, so its float returns at
 least the points the money bought. What the float no longer holds (it was spent at the
 till) is not forced below zero: it becomes a ``FloatDebt`` the next paid top-up repays first.
+A dispute the municipality wins lowers what is due back again; what was taken beyond that
+is given back (``disputes.give_back``: open debt cancelled, clawbacks reversed).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from backend.core.types import utcnow
 from backend.ledger import service as ledger
 from backend.ledger.errors import InsufficientFunds
 from backend.merchants.models import Merchant, MerchantStatus
+from backend.payments.disputes import CLAWBACK_KIND, give_back, net_taken_back
 from backend.payments.errors import (
     AmountNotWholePoints,
     AmountOutOfRange,
@@ -41,7 +44,6 @@ from backend.tenants.models import Tenant
 
 MIN_TOPUP_CENTS = 50  # Stripe's minimum charge in euro
 MAX_TOPUP_CENTS = 10_000_000  # EUR 100,000: far above any shop's month of points
-CLAWBACK_KIND = "float_clawback"
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -221,6 +223,16 @@ async def _take_from_float(
     return 0
 
 
+def returned_cents(topup: TopUp) -> int:
+    """Cents the municipality gave back or lost in a dispute it did not win, within what was paid."""
+    disputed = max(topup.disputed_cents - topup.reinstated_cents, 0)
+    return min(topup.refunded_cents + disputed, topup.paid_cents)
+
+
+def points_due_back(topup: TopUp, *, credited: int, point_value_cents: int) -> int:
+    return min(credited, _ceil_div(returned_cents(topup), point_value_cents))
+
+
 async def sync_ledger(session: AsyncSession, *, topup: TopUp, now: datetime | None = None) -> None:
     """Make the ledger match what Stripe reported about ``topup`` (call with the row locked)."""
     now = now or utcnow()
@@ -260,14 +272,23 @@ async def sync_ledger(session: AsyncSession, *, topup: TopUp, now: datetime | No
         credited = (await ledger.get_transfer(
             session, tenant_id=topup.tenant_id, transfer_id=topup.credit_transfer_id
         )).amount
-        returned_cents = min(topup.refunded_cents + topup.disputed_cents, topup.paid_cents)
-        due = min(credited, _ceil_div(returned_cents, pv)) - topup.clawed_back_points - topup.debt_points
+        due = points_due_back(topup, credited=credited, point_value_cents=pv) - net_taken_back(topup)
+        if due < 0:
+            await give_back(
+                session,
+                topup=topup,
+                float_account_id=accounts.float,
+                points=-due,
+                meta={**meta, "disputed_cents": topup.disputed_cents, "reinstated_cents": topup.reinstated_cents},
+                now=now,
+            )
         if due > 0:
             taken = await _take_from_float(
                 session,
                 tenant_id=topup.tenant_id,
                 accounts=accounts,
                 wanted=due,
+                # The gross counters only grow, so a step after a won dispute gets a new key.
                 key=f"stripe:topup:{topup.id}:clawback:{topup.clawed_back_points + topup.debt_points}",
                 meta={**meta, "refunded_cents": topup.refunded_cents, "disputed_cents": topup.disputed_cents},
                 description=f"Refund or dispute of float top-up {topup.id}",
@@ -280,8 +301,10 @@ async def sync_ledger(session: AsyncSession, *, topup: TopUp, now: datetime | No
                     tenant_id=topup.tenant_id, merchant_id=topup.merchant_id, topup_id=topup.id,  # type: ignore[arg-type]
                     points=due - taken, created_at=now,
                 ))
-        if topup.clawed_back_points + topup.debt_points >= credited:
+        if net_taken_back(topup) >= credited:
             topup.status = TopUpStatus.REFUNDED
+        elif topup.status == TopUpStatus.REFUNDED:
+            topup.status = TopUpStatus.PAID  # a won dispute gave the points back
     topup.updated_at = now
     session.add(topup)
     await session.flush()
@@ -304,7 +327,7 @@ async def _collect_debts(
             session,
             tenant_id=tenant_id,
             accounts=accounts,
-            wanted=debt.points - debt.collected_points,
+            wanted=debt.points - debt.collected_points - debt.cancelled_points,
             key=f"float_debt:{debt.id}:collect:{debt.collected_points}",
             meta={"float_debt_id": debt.id, "topup_id": debt.topup_id, "merchant_id": merchant_id},
             description=f"Repayment of float debt {debt.id}",
@@ -313,7 +336,7 @@ async def _collect_debts(
         if taken == 0:
             break
         debt.collected_points += taken
-        if debt.collected_points == debt.points:
+        if debt.collected_points + debt.cancelled_points == debt.points:
             debt.settled_at = now
         session.add(debt)
     await session.flush()
@@ -321,7 +344,7 @@ async def _collect_debts(
 
 async def open_debt_points(session: AsyncSession, *, tenant_id: int, merchant_id: int) -> int:
     total = await session.scalar(
-        select(func.coalesce(func.sum(FloatDebt.points - FloatDebt.collected_points), 0)).where(
+        select(func.coalesce(func.sum(FloatDebt.points - FloatDebt.collected_points - FloatDebt.cancelled_points), 0)).where(
             FloatDebt.tenant_id == tenant_id, FloatDebt.merchant_id == merchant_id, FloatDebt.settled_at.is_(None)
         )
     )

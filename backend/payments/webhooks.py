@@ -21,11 +21,24 @@ from backend.payments.service import sync_ledger
 
 PAID_SESSION_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
 FAILED_SESSION_EVENTS = {"checkout.session.async_payment_failed", "checkout.session.expired"}
-HANDLED = PAID_SESSION_EVENTS | FAILED_SESSION_EVENTS | {
+# Every dispute event carries the dispute: its amount and its status as it is now, so
+# whichever comes first (or alone) raises the facts.
+DISPUTE_EVENTS = {
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
+    "charge.dispute.closed",
+}
+# The disputed money is the town's again: won, or an inquiry that closed without a dispute.
+# Not ``funds_reinstated`` as such: after a partial refund Stripe also reinstates the
+# refunded part of a *lost* dispute (status stays ``lost``), which the cap on paid cents
+# already accounts for.
+DISPUTE_KEPT_STATUSES = {"won", "warning_closed"}
+HANDLED = PAID_SESSION_EVENTS | FAILED_SESSION_EVENTS | DISPUTE_EVENTS | {
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "charge.refunded",
-    "charge.dispute.created",
 }
 
 event_table = StripeEvent.__table__
@@ -163,8 +176,13 @@ def _raise_facts(topup: TopUp, *, event_type: str, obj: dict[str, Any]) -> str |
         if obj.get("paid"):
             topup.paid_cents = max(topup.paid_cents, _int(obj.get("amount_captured") or obj.get("amount")) or 0)
         topup.refunded_cents = max(topup.refunded_cents, _int(obj.get("amount_refunded")) or 0)
-    elif event_type == "charge.dispute.created":
-        topup.disputed_cents = max(topup.disputed_cents, _int(obj.get("amount")) or 0)
+    elif event_type in DISPUTE_EVENTS:
+        amount = _int(obj.get("amount")) or 0
+        topup.disputed_cents = max(topup.disputed_cents, amount)
+        # ``closed`` and ``funds_reinstated`` of a won dispute both say so, in either order;
+        # raising the same fact twice changes nothing, so the points come back once.
+        if obj.get("status") in DISPUTE_KEPT_STATUSES:
+            topup.reinstated_cents = max(topup.reinstated_cents, amount)
     return linked
 
 
