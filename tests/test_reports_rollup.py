@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from backend.campaigns.models import Campaign
 from backend.core.db import transaction
 from backend.demo.large import generate_large_town
 from backend.ledger.errors import InsufficientFunds
@@ -78,7 +80,12 @@ async def _fingerprint(sessionmaker, tenant_id: int) -> list[tuple]:
         rows = await session.execute(
             select(Transfer.idempotency_key, Transfer.kind, Transfer.amount, Transfer.created_at)
             .where(Transfer.tenant_id == tenant_id).order_by(Transfer.id))
-        return [tuple(row) for row in rows]
+        campaigns = list(await session.scalars(select(Campaign.id).where(Campaign.tenant_id == tenant_id)
+                                               .order_by(Campaign.id)))
+    # Campaign keys carry the campaign's id (as the engine's do), which differs per town.
+    rank = {str(campaign_id): str(i) for i, campaign_id in enumerate(campaigns)}
+    return [(re.sub(r"(?<=campaign:)\d+|(?<=:bonus:)\d+", lambda m: rank[m.group()], key), *rest)
+            for key, *rest in rows]
 
 
 async def test_bulk_demo_town_verifies_and_is_deterministic(sessionmaker, database_url) -> None:

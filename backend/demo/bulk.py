@@ -4,7 +4,8 @@ Posting a million purchases one ``post_transfer`` at a time takes hours. This lo
 simulates the history in memory (every balance, float, lot and hold) and writes, one
 transaction per day, with multi-row inserts: the transfers (same idempotency keys,
 request fingerprints, metas and descriptions the services produce), their two entries,
-captured holds for redemptions, the hash-chain links (``backend.ledger.chain.link_hash``,
+captured holds for redemptions, one ``CampaignAward`` per campaign bonus
+(``backend.demo.bulk_campaigns``), the hash-chain links (``backend.ledger.chain.link_hash``,
 in id order, as the sealer would), the reports rollup; at the end the balance shards and
 the chain head. ``kernpunt ledger verify`` and ``kernpunt reports check`` pass on it.
 It assumes nobody else writes to the database while it runs (ids are allocated here).
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import bisect
 import random
-
 import time as clock
 from collections import deque
 from collections.abc import Callable
@@ -25,16 +25,16 @@ from typing import Any, TextIO
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-
+from backend.campaigns.models import CampaignAward
 from backend.core.idempotency import request_fingerprint
 from backend.core.types import utcnow
+from backend.demo.bulk_campaigns import CampaignBook, PlannedCampaign
 from backend.demo.large_town import LargeMerchant, LargeShopper
 from backend.demo.town import PROFILES
 from backend.ledger.chain import GENESIS_HASH, link_hash
 from backend.ledger.models import AccountBalance, Entry, Hold, LedgerChainHead, LedgerSeal, Transfer
 from backend.reports.models import ReportActivity
 from backend.reports.rollup import local_slot, row_values
-
 
 DAY_WEIGHTS = (0.75, 0.85, 1.0, 0.95, 1.25, 1.9, 0.3)  # Saturday peak; Sunday: bakeries and horeca only
 EXPIRY_DAYS = 180  # the large demo's points lapse after half a year, so some do within the history
@@ -44,23 +44,11 @@ MIN_WALLET_TO_REDEEM = 200
 
 
 @dataclass
-class Campaign:
-    code: str
-    name: str
-    first: int  # day offsets, inclusive
-    last: int
-    kinds: frozenset[str]
-    bonus_pct: int
-    visit_boost: float
-    account_id: int = 0
-    budget: int = 0
-
-
-@dataclass
 class Ids:
     transfer: int
     entry: int
     hold: int
+    award: int
 
 
 @dataclass
@@ -69,6 +57,7 @@ class Day:
     transfers: list[dict] = field(default_factory=list)
     entries: list[dict] = field(default_factory=list)
     seals: list[dict] = field(default_factory=list)
+    awards: list[dict] = field(default_factory=list)
     facts: dict[tuple, list[int]] = field(default_factory=dict)
 
 
@@ -94,30 +83,13 @@ def season(day: date) -> dict[str, float]:
     return {"run": run, "fun": fun, "other": other}
 
 
-def plan_campaigns(start: date, days: int) -> list[Campaign]:
-    found = []
-    for offset in range(days):
-        day = start + timedelta(days=offset)
-        if day.month == 12 and day.day == 1 and offset + 23 < days:
-            found.append(Campaign(f"campaign:kerst-{day.year}", f"Kerstshopping {day.year}", offset, offset + 23,
-                                  frozenset({"fun"}), 100, 1.25))
-        if day.month == 4 and day.day == 14 and offset + 13 < days:
-            found.append(Campaign(f"campaign:lente-{day.year}", f"Lentesjop {day.year}", offset, offset + 13,
-                                  frozenset({"run", "fun", "horeca", "services"}), 50, 1.2))
-    if not found and days >= 21:
-        middle = days // 2
-        found.append(Campaign("campaign:sjop-lokaal", "Sjop lokaal", middle, middle + 13,
-                              frozenset({"run", "fun", "horeca", "services"}), 50, 1.2))
-    return found
-
-
 class BulkHistory:
     """The in-memory simulation; ``run_day`` returns the rows of one day."""
 
     def __init__(self, *, rng: random.Random, tenant_id: int, start: date, days: int, merchants: list[LargeMerchant],
                  shoppers: list[LargeShopper], merchant_ids: list[int], floats: list[int], redeemed: list[int],
                  shopper_ids: list[int], wallets: list[int], funding: int, payouts: int, breakage: int,
-                 campaigns: list[Campaign], ids: Ids, point_value_cents: int, hold_timeout: int,
+                 campaigns: CampaignBook, ids: Ids, point_value_cents: int, hold_timeout: int,
                  staff: dict[str, int], key_prefix: str) -> None:
         self.rng, self.tenant_id, self.start, self.days = rng, tenant_id, start, days
         self.merchants, self.shoppers = merchants, shoppers
@@ -223,12 +195,7 @@ class BulkHistory:
             package = PROFILES[merchant.category].topup_points * 8
             if self.float_left[m] < package // 3:
                 self._topup(out, m, package, morning)
-        for campaign in self.campaigns:
-            if offset == campaign.first:
-                campaign.budget = 40 * len(self.shoppers) * (campaign.last - campaign.first + 1)
-                self.transfer(out, kind="budget", debit=self.funding, credit=campaign.account_id,
-                              amount=campaign.budget, at=local_dt(day, 6.0), description=campaign.name,
-                              meta={"campaign": campaign.code}, user=self.staff.get("admin"))
+        self.campaigns.start_day(self, out, offset=offset, at=local_dt(day, 6.0))
         if day.day == 1 and offset > 0:
             self._payouts(out, day)
         for at, shopper, m in self._visits(day, offset):
@@ -279,8 +246,9 @@ class BulkHistory:
                           at=at, description="Vervallen punten", meta={"expired_on": day.isoformat()})
             self.fact(out, "expiry", 0, self.shopper_ids[shopper], at, 1, 0, points)
 
-    def _campaign(self, offset: int, kind: str) -> Campaign | None:
-        for campaign in self.campaigns:
+    def _campaign(self, offset: int, kind: str) -> PlannedCampaign | None:
+        """The campaign that draws more shoppers to this kind of shop today (bonuses: CampaignBook)."""
+        for campaign in self.campaigns.planned:
             if campaign.first <= offset <= campaign.last and kind in campaign.kinds:
                 return campaign
         return None
@@ -288,7 +256,7 @@ class BulkHistory:
     def _visits(self, day: date, offset: int) -> list[tuple[datetime, int, int]]:
         rng, weekday = self.rng, day.weekday()
         factors = season(day)
-        boost = max((c.visit_boost for c in self.campaigns if c.first <= offset <= c.last), default=1.0)
+        boost = max((c.visit_boost for c in self.campaigns.planned if c.first <= offset <= c.last), default=1.0)
         top = max(factors.values()) * boost
         day_weight = DAY_WEIGHTS[weekday] / (sum(DAY_WEIGHTS) / 7)
         visits = []
@@ -349,35 +317,31 @@ class BulkHistory:
         self.float_left[m] -= points
         merchant_id, shopper_id = self.merchant_ids[m], self.shopper_ids[shopper]
         meta = {"purchase_cents": purchase, "merchant_id": merchant_id}
+        key = self._key("earn")
         earn_id = self.transfer(out, kind="earn", debit=self.floats[m], credit=self.wallets[shopper], amount=points,
-                                at=at, description=f"Aankoop bij {self.merchants[m].name}", meta=meta,
+                                at=at, description=f"Aankoop bij {self.merchants[m].name}", meta=meta, key=key,
                                 user=self.staff.get("cashier") if m == 0 else None)
         self.credit_wallet(shopper, points, offset)
         self.last_earn_shop[shopper] = m
         self.day_earns.setdefault(shopper, []).append((at, earn_id, m))
         self.fact(out, "earn", merchant_id, shopper_id, at, 1, purchase, points)
+        # The till pays campaign bonuses in the earn's transaction, so an undo finds them to take back.
+        paid = self.campaigns.pay(self, out, offset=offset, at=at, shopper=shopper, m=m, earn_id=earn_id,
+                                  earn_key=key, points=points, purchase=purchase)
         if self.rng.random() < UNDO_CHANCE:
             undo_at = at + timedelta(seconds=90)
             description = f"Undo of earn {earn_id}"
+            undo_key = self._key("reversal")
             self.transfer(out, kind="reversal", debit=self.wallets[shopper], credit=self.floats[m], amount=points,
                           at=undo_at, description=description, meta={"reversed_kind": "earn"}, reverses=earn_id,
+                          key=undo_key,
                           fingerprint=request_fingerprint("reversal", {"transfer": earn_id, "amount": None,
                                                                        "description": description, "meta": {}}))
             self.debit_wallet(shopper, points)
             self.float_left[m] += points
             self.fact(out, "earn", merchant_id, shopper_id, at, -1, -purchase, -points)
-            return
-        campaign = self._campaign(offset, self.merchants[m].kind)
-        if campaign is not None:
-            bonus = points * campaign.bonus_pct // 100
-            if 0 < bonus <= campaign.budget:
-                campaign.budget -= bonus
-                bonus_at = at + timedelta(seconds=1)
-                self.transfer(out, kind="bonus", debit=campaign.account_id, credit=self.wallets[shopper], amount=bonus,
-                              at=bonus_at, description=campaign.name,
-                              meta={"campaign": campaign.code, "merchant_id": merchant_id, "earn_transfer_id": earn_id})
-                self.credit_wallet(shopper, bonus, offset)
-                self.fact(out, "bonus", merchant_id, shopper_id, bonus_at, 1, 0, bonus)
+            self.campaigns.reverse(self, out, paid=paid, earn_id=earn_id, earned=points, taken_back=points,
+                                   undo_key=undo_key, shopper=shopper, m=m, at=undo_at)
 
     def _redeem(self, out: Day, at: datetime, shopper: int, m: int, purchase: int, held: int) -> None:
         rng = self.rng
@@ -411,7 +375,8 @@ class BulkHistory:
 
 async def write_day(session: AsyncSession, tenant_id: int, out: Day, batch: int = 5000) -> None:
     for table, rows in ((Hold.__table__, out.holds), (Transfer.__table__, out.transfers),
-                        (Entry.__table__, out.entries), (LedgerSeal.__table__, out.seals)):
+                        (Entry.__table__, out.entries), (LedgerSeal.__table__, out.seals),
+                        (CampaignAward.__table__, out.awards)):
         for start in range(0, len(rows), batch):
             await session.execute(insert(table), rows[start:start + batch])
     facts = [row_values(tenant_id, key, *total) for key, total in out.facts.items()]
@@ -423,7 +388,8 @@ async def next_ids(session: AsyncSession) -> Ids:
     async def top(table: Any) -> int:
         return int((await session.execute(select(func.max(table.c.id)))).scalar() or 0)
 
-    return Ids(await top(Transfer.__table__), await top(Entry.__table__), await top(Hold.__table__))
+    return Ids(await top(Transfer.__table__), await top(Entry.__table__), await top(Hold.__table__),
+               await top(CampaignAward.__table__))
 
 
 async def finish(session: AsyncSession, history: BulkHistory) -> None:
@@ -436,7 +402,7 @@ async def finish(session: AsyncSession, history: BulkHistory) -> None:
         "tenant_id": history.tenant_id, "last_seq": history.seq, "last_hash": history.prev_hash,
         "sealed_through": history.newest, "updated_at": utcnow()})
     if session.bind.dialect.name == "postgresql":
-        for table in ("transfer", "entry", "hold", "account", "shopper"):
+        for table in ("transfer", "entry", "hold", "account", "shopper", "campaign_award"):
             await session.execute(text(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
         # Fresh statistics: the planner would otherwise plan for the empty tables of before.

@@ -1,8 +1,8 @@
 """``kernpunt demo --shoppers N --merchants M --months X --seed S``: the large town, in bulk.
 
-Set-up (municipality, shops with their ledger accounts, sign-ins, campaign budgets) goes
-through the services; the shoppers and the history go in bulk (``backend.demo.bulk``),
-one transaction per day, with a progress bar on stderr.
+Set-up (municipality, shops with their ledger accounts, sign-ins, the campaigns with their
+budget accounts) goes through the services; the shoppers and the history go in bulk
+(``backend.demo.bulk``), one transaction per day, with a progress bar on stderr.
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ from backend.auth import service as auth_service
 from backend.auth.models import Role
 from backend.config import Settings
 from backend.core.db import transaction
-from backend.demo.bulk import EXPIRY_DAYS, BulkHistory, finish, next_ids, plan_campaigns, progress_bar, write_day
+from backend.demo.bulk import EXPIRY_DAYS, BulkHistory, finish, next_ids, progress_bar, write_day
+from backend.demo.bulk_campaigns import (
+    CampaignBook,
+    create_campaigns,
+    finish_campaigns,
+    plan_campaigns,
+)
 from backend.demo.large_town import make_merchants, make_shoppers
 from backend.demo.logins import DEMO_LOGINS, DEMO_TENANT_NAME, DEMO_TENANT_SLUG
 from backend.ledger import service as ledger
@@ -43,7 +49,7 @@ class LargeSummary:
     kinds: dict[str, int] = field(default_factory=dict)
 
 
-def _login(role: str):  # noqa: ANN202
+def _login(role: str):
     return next(login for login in DEMO_LOGINS if login.role == role)
 
 
@@ -96,7 +102,7 @@ async def generate_large_town(
         tenant.points_expiry_days = EXPIRY_DAYS
         tenant.created_at = founded
         session.add(tenant)
-        merchant_ids, floats, redeemed = [], [], []
+        merchant_ids, floats, redeemed, shops = [], [], [], []
         for index, spec in enumerate(shop_specs):
             merchant = Merchant(tenant_id=tenant.id, name="Bakkerij De Wilde" if index == 0 else spec.name,
                                 category=spec.category, village=spec.village, address=spec.address,
@@ -106,6 +112,7 @@ async def generate_large_town(
             float_account, redeemed_account = await ledger.open_merchant_accounts(
                 session, tenant_id=tenant.id, merchant_id=merchant.id, merchant_name=merchant.name)
             merchant_ids.append(merchant.id)
+            shops.append(merchant)
             floats.append(float_account.id)
             redeemed.append(redeemed_account.id)
         shop_specs[0] = type(shop_specs[0])("Bakkerij De Wilde", *(
@@ -118,10 +125,8 @@ async def generate_large_town(
                 session, tenant_id=tenant.id, email=login.email, password=login.password, role=role,
                 merchant_id=merchant_ids[0] if role in auth_service.MERCHANT_ROLES else None, display_name=login.label_nl)
             staff[key] = user.id
-        for campaign in campaigns:
-            account = await ledger.open_account(session, tenant_id=tenant.id, account_type=AccountType.CAMPAIGN_BUDGET,
-                                                name=campaign.name, code=campaign.code)
-            campaign.account_id = account.id
+        await create_campaigns(session, tenant_id=tenant.id, admin_user_id=staff["admin"], start=start,
+                               planned=campaigns)
         singles = {code: (await ledger.find_account(session, tenant_id=tenant.id, code=code)).id
                    for code in ("funding", "payouts", "breakage")}
         await session.execute(update(Account).where(Account.tenant_id == tenant.id).values(created_at=founded))
@@ -132,8 +137,9 @@ async def generate_large_town(
     history = BulkHistory(
         rng=rng, tenant_id=tenant_id, start=start, days=days, merchants=shop_specs, shoppers=people,
         merchant_ids=merchant_ids, floats=floats, redeemed=redeemed, shopper_ids=shopper_ids, wallets=wallets,
-        funding=singles["funding"], payouts=singles["payouts"], breakage=singles["breakage"], campaigns=campaigns,
-        ids=ids, point_value_cents=point_value, hold_timeout=hold_timeout, staff=staff, key_prefix=f"demo-{seed}")
+        funding=singles["funding"], payouts=singles["payouts"], breakage=singles["breakage"],
+        campaigns=CampaignBook(campaigns, shops), ids=ids, point_value_cents=point_value, hold_timeout=hold_timeout,
+        staff=staff, key_prefix=f"demo-{seed}")
     show = progress_bar(stream) if stream is not None else None
     first_id = ids.transfer
     for offset in range(days):
@@ -143,6 +149,7 @@ async def generate_large_town(
         if show:
             show(offset + 1, days, f"{start + timedelta(days=offset)} {history.ids.transfer - first_id:>9} transfers")
     async with transaction(sessionmaker) as session:
+        await finish_campaigns(session, tenant_id=tenant_id, admin_user_id=staff["admin"], planned=campaigns)
         await finish(session, history)
     return LargeSummary(tenant_id=tenant_id, slug=slug, merchants=len(shop_specs), shoppers=len(people), start=start,
                         end=until - timedelta(days=1), transfers=sum(history.kinds.values()), holds=history.holds,
