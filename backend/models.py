@@ -28,4 +28,4 @@ from backend.settlement.models import (  # noqa: F401
 from backend.tenants.models import Tenant  # noqa: F401
 from backend.till.models import ClaimCode, WalletToken  # noqa: F401
 from backend.wallets.models import Shopper  # noqa: F401
-from backend.reports.models import ReportActivity, ReportSetting  # noqa: F401
+from backend.reports.models import ReportActivity, ReportSetting, ReportShopperMonth  # noqa: F401

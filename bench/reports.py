@@ -140,6 +140,8 @@ async def measure(url: str, label: str, args: argparse.Namespace) -> list[tuple[
             cases = [(name, f"/api/v1/reports/{name}", {}) for name in ENDPOINTS]
             cases.append(("summary (365 days)", "/api/v1/reports/summary", year))
             cases.append(("summary ?category=fun", "/api/v1/reports/summary", {"category": "fun"}))
+            cases.append(("summary (365 days) fun", "/api/v1/reports/summary", {**year, "category": "fun"}))
+            cases.append(("spend-per-week (365 days)", "/api/v1/reports/spend-per-week", year))
             cases.append(("heatmap (csv)", "/api/v1/reports/heatmap", {"format": "csv"}))
             campaigns = (await client.get("/api/v1/reports/campaigns", headers=headers)).json()
             if campaigns:

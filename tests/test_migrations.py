@@ -94,3 +94,43 @@ def test_single_head() -> None:
     script = ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite://"))
     heads = script.get_heads()
     assert len(heads) == 1, f"expected exactly one migration head, found {heads}: merge them"
+
+
+def test_shopper_month_backfill_follows_the_activity_rows(empty_database: str) -> None:
+    """The migration that adds report_shopper_month fills it from an existing town's activity."""
+    from datetime import date
+
+    from backend.reports.shopper_months import derive
+
+    url = empty_database
+    revision = "9a3e5d71c2b4"  # 2026_11_29_0600_report_shopper_months
+    before = ScriptDirectory.from_config(alembic_config(url)).get_revision(revision).down_revision
+    run_alembic(url, "upgrade", before)
+    activity = [  # (kind, day, merchant, shopper, hour, n, cents, points)
+        ("earn", date(2026, 3, 1), 1, 7, 9, 1, 1234, 12), ("earn", date(2026, 3, 1), 2, 7, 15, 1, 500, 5),
+        ("earn", date(2026, 3, 31), 1, 7, 9, 0, 0, 0),  # fully reversed: no day bit
+        ("redeem", date(2026, 3, 2), 2, 7, 10, 1, 0, 20), ("bonus", date(2026, 4, 30), 1, 8, 11, 1, 0, 3),
+        ("expiry", date(2026, 4, 1), 0, 8, 3, 1, 0, 4), ("earn", date(2026, 4, 30), 2, 8, 18, 2, 900, 9),
+    ]
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.begin() as conn:
+            for kind, day, merchant, shopper, hour, n, cents, points in activity:
+                conn.execute(text(
+                    "INSERT INTO report_activity (tenant_id, kind, day, merchant_id, shopper_id, hour, source_category,"
+                    " weekday, week, month, n, cents, points) VALUES (1, :kind, :day, :merchant, :shopper, :hour, '',"
+                    " 0, :day, :month, :n, :cents, :points)"),
+                    {"kind": kind, "day": day, "merchant": merchant, "shopper": shopper, "hour": hour,
+                     "month": day.replace(day=1), "n": n, "cents": cents, "points": points})
+        run_alembic(url, "upgrade", revision)
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT month, shopper_id, earn_days, bonus_days, redeem_days, expiry_days, purchases, spend_cents,"
+                " earn_points, bonus_points, redeem_points, expiry_points FROM report_shopper_month"))
+            stored = {(date.fromisoformat(str(row[0])), row[1]): list(row[2:]) for row in rows}
+    finally:
+        engine.dispose()
+    expected = derive(((kind, day, merchant, shopper), (n, cents, points))
+                      for kind, day, merchant, shopper, _hour, n, cents, points in activity)
+    assert stored == {key: list(value.values()) for key, value in expected.items()}
+    assert stored[(date(2026, 3, 1), 7)][:3] == [0b1, 0, 0b10]  # earn on the 1st only, redeem on the 2nd

@@ -32,6 +32,7 @@ from backend.demo.logins import DEMO_LOGINS, DEMO_TENANT_NAME, DEMO_TENANT_SLUG
 from backend.ledger import service as ledger
 from backend.ledger.models import Account, AccountBalance, AccountType
 from backend.merchants.models import Merchant
+from backend.reports.shopper_months import rebuild_from_activity
 from backend.tenants.service import create_tenant
 from backend.wallets.models import Shopper
 
@@ -150,6 +151,8 @@ async def generate_large_town(
             show(offset + 1, days, f"{start + timedelta(days=offset)} {history.ids.transfer - first_id:>9} transfers")
     async with transaction(sessionmaker) as session:
         await finish_campaigns(session, tenant_id=tenant_id, admin_user_id=staff["admin"], planned=campaigns)
+        # The activity rollup was written day by day; its monthly per-shopper view follows from it.
+        await rebuild_from_activity(session, tenant_id=tenant_id)
         await finish(session, history)
     return LargeSummary(tenant_id=tenant_id, slug=slug, merchants=len(shop_specs), shoppers=len(people), start=start,
                         end=until - timedelta(days=1), transfers=sum(history.kinds.values()), holds=history.holds,

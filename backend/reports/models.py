@@ -42,6 +42,35 @@ class ReportActivity(SQLModel, table=True):
     points: int = Field(default=0, sa_type=BigInteger)
 
 
+class ReportShopperMonth(SQLModel, table=True):
+    """One shopper's month: on which days they were active, per kind, and the month's sums.
+
+    Derived from ``report_activity`` and written in the same transaction (see
+    ``backend.reports.shopper_months``). The dashboard's headline figures count distinct
+    shoppers over periods of up to years; scanning one row per shopper and month (a day
+    bitmask: bit d-1 is day d) instead of one per purchase keeps a year's summary fast, and
+    keying by shopper means no two tills ever update the same row.
+    """
+
+    __tablename__ = "report_shopper_month"
+
+    tenant_id: int = Field(sa_type=BigInteger, primary_key=True)
+    month: date = Field(sa_type=Date, primary_key=True)  # the first of a Brussels month
+    shopper_id: int = Field(sa_type=BigInteger, primary_key=True)
+    # A day's bit is set while that day has a rollup row of the kind with points left
+    # (a fully reversed purchase made nobody active).
+    earn_days: int = Field(default=0)
+    bonus_days: int = Field(default=0)
+    redeem_days: int = Field(default=0)
+    expiry_days: int = Field(default=0)
+    purchases: int = Field(default=0)
+    spend_cents: int = Field(default=0, sa_type=BigInteger)
+    earn_points: int = Field(default=0, sa_type=BigInteger)
+    bonus_points: int = Field(default=0, sa_type=BigInteger)
+    redeem_points: int = Field(default=0, sa_type=BigInteger)
+    expiry_points: int = Field(default=0, sa_type=BigInteger)
+
+
 class ReportSetting(SQLModel, table=True):
     """Per-municipality report settings; a tenant without a row uses the defaults."""
 

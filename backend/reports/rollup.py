@@ -2,9 +2,9 @@
 
 ``apply_transfer`` runs inside ``post_transfer`` (same transaction) for the kinds that
 matter to reports: earn, bonus, redeem (the capture of a till hold), expiry and their
-reversals. ``recompute`` derives the same rows from the transfers alone; ``check``
-compares both, ``rebuild`` replaces the rollup of a tenant by the recomputation (used by
-the bulk demo loader).
+reversals. It also keeps the per-shopper monthly rollup (``shopper_months``) in step.
+``recompute`` derives the same rows from the transfers alone; ``check`` compares both,
+``rebuild`` replaces the rollup of a tenant by the recomputation (repairs).
 
 Definitions (docs/reports-api.md):
 - a reversal is booked on the row of the transfer it reverses (its day, hour, shop and
@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.ledger.models import Account, Transfer
 from backend.merchants.models import Merchant
+from backend.reports import shopper_months
 from backend.reports.models import NO_MERCHANT, ReportActivity
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -76,6 +77,24 @@ def _upsert(dialect_name: str) -> Any:
 
 
 _UPSERT = {name: _upsert(name) for name in ("postgresql", "sqlite")}
+ACTIVITY_COLUMNS = ("tenant_id", *KEY_COLUMNS, "weekday", "week", "month", "n", "cents", "points")
+
+
+def _both_rows_pg() -> Any:
+    """A forward transfer's activity and shopper-month rows in one statement: one round trip on the till's path.
+
+    (A reversal takes two: the shopper month's day bit is then recomputed from the activity
+    rows, which a statement's own data-modifying CTE would not yet show.)
+    """
+    stmt = postgresql.insert(a).values({name: bindparam(f"a_{name}") for name in ACTIVITY_COLUMNS})
+    activity_row = stmt.on_conflict_do_update(
+        index_elements=["tenant_id", *KEY_COLUMNS],
+        set_={"n": a.c.n + stmt.excluded.n, "cents": a.c.cents + stmt.excluded.cents, "points": a.c.points + stmt.excluded.points},
+    ).returning(a.c.tenant_id).cte("activity_row")
+    return shopper_months.upsert("postgresql", prefix="m_").add_cte(activity_row)
+
+
+_BOTH_ROWS_PG = _both_rows_pg()
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +211,16 @@ async def apply_transfer(session: AsyncSession, posted: Any) -> None:
         n, cents, points = _reversal_deltas(original, posted.amount, posted.meta)
     else:
         return
+    reversal = posted.kind == "reversal"
+    if session.bind.dialect.name == "postgresql" and not reversal:
+        activity = {f"a_{name}": value for name, value in row_values(tenant_id, key, n, cents, points).items()}
+        await session.execute(_BOTH_ROWS_PG, {**activity, **shopper_months.row_values(
+            tenant_id=tenant_id, kind=key[0], day=key[1], shopper_id=key[3], n=n, cents=cents, points=points,
+            reversal=False, prefix="m_")})
+        return
     await session.execute(_UPSERT[session.bind.dialect.name], row_values(tenant_id, key, n, cents, points))
+    await shopper_months.apply(session, tenant_id=tenant_id, kind=key[0], day=key[1], shopper_id=key[3], n=n,
+                               cents=cents, points=points, reversal=reversal)
 
 
 # --- full recomputation ----------------------------------------------------------------------
@@ -292,15 +320,23 @@ class CheckReport:
 
 
 async def check(session: AsyncSession, *, tenant_id: int, max_differences: int = 20) -> CheckReport:
-    """Compare the stored rollup with a full recomputation from the ledger."""
+    """Compare the stored rollups (activity and shopper months) with a full recomputation from the ledger."""
     expected, actual = await recompute(session, tenant_id=tenant_id), await stored(session, tenant_id=tenant_id)
-    differences = []
+    differences = _differences("activity", expected, actual, max_differences)
+    expected_months = shopper_months.derive(expected.items())
+    actual_months = await shopper_months.stored(session, tenant_id=tenant_id)
+    differences += _differences("shopper month", expected_months, actual_months, max_differences - len(differences))
+    return CheckReport(tenant_id=tenant_id, rows=len(expected) + len(expected_months), differences=differences)
+
+
+def _differences(label: str, expected: dict, actual: dict, limit: int) -> list[str]:
+    found: list[str] = []
     for key in sorted(set(expected) | set(actual), key=str):
+        if len(found) >= limit:
+            break
         if expected.get(key) != actual.get(key):
-            differences.append(f"{key}: rollup {actual.get(key)} != ledger {expected.get(key)}")
-            if len(differences) >= max_differences:
-                break
-    return CheckReport(tenant_id=tenant_id, rows=len(expected), differences=differences)
+            found.append(f"{label} {key}: rollup {actual.get(key)} != ledger {expected.get(key)}")
+    return found
 
 
 async def rebuild(session: AsyncSession, *, tenant_id: int, batch: int = 20_000) -> int:
@@ -310,5 +346,6 @@ async def rebuild(session: AsyncSession, *, tenant_id: int, batch: int = 20_000)
     values = [row_values(tenant_id, key, *total) for key, total in expected.items()]
     for start in range(0, len(values), batch):
         await session.execute(insert(a), values[start:start + batch])
+    await shopper_months.replace(session, tenant_id=tenant_id, rows=shopper_months.derive(expected.items()))
     return len(values)
 

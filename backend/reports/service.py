@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.types import utcnow
 from backend.ledger.models import Account, AccountBalance, AccountType, Transfer
+from backend.reports import headline
 from backend.reports.privacy import guard, suppress
 from backend.reports.rollup import BRUSSELS
 from backend.reports.scope import Scope, a, activity, m, shopping_kind_expr
@@ -57,40 +59,28 @@ points_col = func.sum(a.c.points).label("points")
 async def summary(session: AsyncSession, scope: Scope, *, k: int) -> Table:
     prev = scope.previous()
     before = prev.previous()
-    period = case((a.c.day >= scope.start, "cur"), else_="prev").label("period")
-    sums = await session.execute(
-        activity(scope, ("earn", "bonus", "redeem", "expiry"), a.c.kind, period, purchases_col, cents_col,
-                 points_col, shoppers_col, start=prev.start).group_by(a.c.kind, period)
-    )
-    by: dict[tuple[str, str], Any] = {(row.kind, row.period): row for row in sums}
-
-    def get(kind: str, which: str, column: str) -> int:
-        row = by.get((kind, which))
-        return _int(getattr(row, column)) if row is not None else 0
-
-    in_cur = func.max(case((a.c.day >= scope.start, 1), else_=0))
-    in_prev = func.max(case(((a.c.day >= prev.start) & (a.c.day <= prev.end), 1), else_=0))
-    in_before = func.max(case((a.c.day < prev.start, 1), else_=0))
-    per_shopper = (
-        activity(scope, ACTIVE_KINDS, a.c.shopper_id, in_cur.label("c"), in_prev.label("p"), in_before.label("b"),
-                 start=before.start)
-        .group_by(a.c.shopper_id)
-        .subquery()
-    )
+    periods = {"cur": headline.Span(scope.start, scope.end), "prev": headline.Span(prev.start, prev.end)}
+    tail = headline.Span(scope.end + timedelta(days=1), headline.FAR_FUTURE)
+    # Town-wide sums per kind (the outstanding points are town-wide whatever the filters).
+    town = await headline.kind_sums(session, tenant_id=scope.tenant_id, today=utcnow().astimezone(BRUSSELS).date(),
+                                    spans={**(periods if not scope.filtered else {"cur": periods["cur"]}), "tail": tail})
     cur_new = (s.c.created_at >= utc_start(scope.start)) & (s.c.created_at < utc_start(scope.end + timedelta(days=1)))
     prev_new = (s.c.created_at >= utc_start(prev.start)) & (s.c.created_at < utc_start(prev.end + timedelta(days=1)))
-    people = (
-        await session.execute(
-            select(
-                func.sum(per_shopper.c.c), func.sum(per_shopper.c.p),
-                func.sum(per_shopper.c.c * per_shopper.c.p), func.sum(per_shopper.c.p * per_shopper.c.b),
-                func.sum(case((cur_new & (per_shopper.c.c == 1), 1), else_=0)),
-                func.sum(case((prev_new & (per_shopper.c.p == 1), 1), else_=0)),
-            ).select_from(per_shopper.join(s, s.c.id == per_shopper.c.shopper_id))
-        )
-    ).one()
-    active, active_prev, returning, returning_prev, new, new_prev = (_int(v) for v in people)
+    if scope.filtered:
+        sums, people = await _scanned_figures(session, scope, prev, before, cur_new=cur_new, prev_new=prev_new)
+    else:
+        sums = {key: value for key, value in town.items() if key[0] != "tail"}
+        people = await headline.shopper_counts(
+            session, tenant_id=scope.tenant_id, cur=periods["cur"], prev=periods["prev"],
+            before=headline.Span(before.start, before.end), shopper_table=s, new_in={"cur": cur_new, "prev": prev_new})
 
+    def get(kind: str, which: str, column: str) -> int:
+        if column == "shoppers":
+            return people[f"{kind}_{which}"]
+        return sums[(which, kind)][column]
+
+    active, active_prev, returning, returning_prev, new, new_prev = (
+        people[name] for name in ("c", "p", "returning", "returning_prev", "new", "new_prev"))
     tenant = await session.get(Tenant, scope.tenant_id)
     point_value = tenant.point_value_cents if tenant else 1
     outstanding_now = _int(
@@ -102,23 +92,8 @@ async def summary(session: AsyncSession, scope: Scope, *, k: int) -> Table:
             )
         ).scalar()
     )
-    net_after = {
-        row.kind: _int(row.points)
-        for row in await session.execute(
-            select(a.c.kind, func.sum(a.c.points).label("points"))
-            # kind IN (...) lets the primary key (tenant, kind, day) serve the range.
-            .where(a.c.tenant_id == scope.tenant_id, a.c.kind.in_(POINT_KINDS), a.c.day > prev.end, a.c.points != 0)
-            .group_by(a.c.kind)
-        )
-    }
-    net_cur = {
-        row.kind: _int(row.points)
-        for row in await session.execute(
-            select(a.c.kind, func.sum(a.c.points).label("points"))
-            .where(a.c.tenant_id == scope.tenant_id, a.c.kind.in_(POINT_KINDS), a.c.day > scope.end, a.c.points != 0)
-            .group_by(a.c.kind)
-        )
-    }
+    net_cur = {kind: town[("tail", kind)]["points"] for kind in headline.KINDS}
+    net_after = {kind: town[("cur", kind)]["points"] + net_cur[kind] for kind in headline.KINDS}
 
     def back_off(net: dict[str, int]) -> int:
         return outstanding_now - net.get("earn", 0) - net.get("bonus", 0) + net.get("redeem", 0) + net.get("expiry", 0)
@@ -163,6 +138,46 @@ async def summary(session: AsyncSession, scope: Scope, *, k: int) -> Table:
         notes.append("points_expired belongs to no shop: it is 0 whenever a shop filter is set")
     return Table("summary", ["figure", "unit", "value", "previous", "suppressed"], rows, notes,
                  {"previous_period": {"from": prev.start.isoformat(), "to": prev.end.isoformat()}})
+
+
+async def _scanned_figures(session: AsyncSession, scope: Scope, prev: Scope, before: Scope, *,
+                           cur_new: Any, prev_new: Any) -> tuple[headline.Sums, dict[str, int]]:
+    """The summary's sums and shopper counts for a filtered scope, from the activity rows."""
+    period = case((a.c.day >= scope.start, "cur"), else_="prev").label("period")
+    rows = await session.execute(
+        activity(scope, POINT_KINDS, a.c.kind, period, purchases_col, cents_col, points_col, shoppers_col,
+                 start=prev.start).group_by(a.c.kind, period)
+    )
+    sums: headline.Sums = {(which, kind): {"purchases": 0, "spend_cents": 0, "points": 0}
+                           for which in ("cur", "prev") for kind in POINT_KINDS}
+    people = {f"{kind}_{which}": 0 for which in ("cur", "prev") for kind in POINT_KINDS}
+    for row in rows:
+        earn = row.kind == "earn"  # purchases and spend belong to earns only
+        sums[(row.period, row.kind)] = {"purchases": _int(row.purchases) if earn else 0,
+                                        "spend_cents": _int(row.spend_cents) if earn else 0, "points": _int(row.points)}
+        people[f"{row.kind}_{row.period}"] = _int(row.shoppers)
+    in_cur = func.max(case((a.c.day >= scope.start, 1), else_=0))
+    in_prev = func.max(case(((a.c.day >= prev.start) & (a.c.day <= prev.end), 1), else_=0))
+    in_before = func.max(case((a.c.day < prev.start, 1), else_=0))
+    per_shopper = (
+        activity(scope, ACTIVE_KINDS, a.c.shopper_id, in_cur.label("c"), in_prev.label("p"), in_before.label("b"),
+                 start=before.start)
+        .group_by(a.c.shopper_id)
+        .subquery()
+    )
+    counted = (
+        await session.execute(
+            select(
+                func.sum(per_shopper.c.c), func.sum(per_shopper.c.p),
+                func.sum(per_shopper.c.c * per_shopper.c.p), func.sum(per_shopper.c.p * per_shopper.c.b),
+                func.sum(case((cur_new & (per_shopper.c.c == 1), 1), else_=0)),
+                func.sum(case((prev_new & (per_shopper.c.p == 1), 1), else_=0)),
+            ).select_from(per_shopper.join(s, s.c.id == per_shopper.c.shopper_id))
+        )
+    ).one()
+    people.update(zip(("c", "p", "returning", "returning_prev", "new", "new_prev"), (_int(v) for v in counted),
+                      strict=True))
+    return sums, people
 
 
 # --- charts ------------------------------------------------------------------------------------
@@ -275,8 +290,12 @@ async def retention(session: AsyncSession, scope: Scope, *, k: int) -> Table:
     signed_up = (s.c.tenant_id == scope.tenant_id) & (s.c.created_at >= utc_start(scope.start.replace(day=1))) & (
         s.c.created_at < utc_start(scope.end + timedelta(days=1)))
     sizes = dict((await session.execute(select(cohort, func.count()).where(signed_up).group_by(cohort))).all())
-    base = activity(scope, ACTIVE_KINDS, a.c.month, cohort, shoppers_col)
-    query = base.join(s, s.c.id == a.c.shopper_id).where(signed_up).group_by(a.c.month, cohort)
+    if scope.filtered:
+        base = activity(scope, ACTIVE_KINDS, a.c.month, cohort, shoppers_col)
+        query = base.join(s, s.c.id == a.c.shopper_id).where(signed_up).group_by(a.c.month, cohort)
+    else:  # one row per shopper and month: no distinct count over purchases
+        query = headline.active_per_month_query(tenant_id=scope.tenant_id, span=headline.Span(scope.start, scope.end),
+                                                group=cohort, where=signed_up, shopper_table=s)
     rows = []
     for r in await session.execute(query):
         month = r.month.strftime("%Y-%m")
