@@ -75,7 +75,9 @@ async def test_double_points_bonus_is_a_separate_transfer_shown_to_the_cashier(c
     assert transfer.meta["merchant_id"] == world.bakery.id and transfer.meta["earn_transfer_id"] == body["transfer_id"]
     assert (await wallet_balance(sessionmaker, world, world.an_wallet.id)).balance == 50
     detail = await campaign_detail(client, world, campaign["id"])
-    assert detail["budget"] == {"funded": 1000, "bonus_paid": 25, "bonus_reversed": 0, "returned": 0, "left": 975}
+    assert detail["budget"] == {
+        "funded": 1000, "bonus_paid": 25, "bonus_reversed": 0, "bonus_kept": 0, "returned": 0, "left": 975,
+    }
     assert detail["awards"] == 1 and detail["status"] == "running"
     # A retry with the same key replays the earn and its bonus, paying nothing twice.
     again = await http_earn(client, world, qr.qr_text, 2550, key=None)

@@ -1,4 +1,4 @@
-"""Paying campaign bonuses in the earn's transaction, and taking them back on a reversal.
+"""Paying campaign bonuses in the earn's transaction (taking them back: ``reversal.py``).
 
 Each bonus is its own ledger transfer ``bonus`` campaign budget -> wallet, posted in the
 same database transaction as the earn it rewards. The budget account has a floor of
@@ -18,13 +18,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.campaigns.models import Campaign, CampaignAward, CampaignTrigger
-from backend.campaigns.rules import applies_to, bonus_points, in_window, reversed_bonus
+from backend.campaigns.rules import applies_to, bonus_points, in_window
 from backend.core.errors import IdempotencyKeyReused
 from backend.core.idempotency import request_fingerprint
 from backend.ledger.balances import balances as shard_balances
 from backend.ledger.errors import InsufficientFunds
 from backend.ledger.models import Transfer
-from backend.ledger.transfers import find_by_key, get_transfer, post_transfer, reverse_transfer
+from backend.ledger.transfers import post_transfer
 from backend.merchants.models import Merchant
 from backend.tenants.models import Tenant
 
@@ -261,50 +261,3 @@ async def bonuses_for_earn(
         )
     ).all()
     return [AwardedBonus(a.campaign_id, name, a.points, a.bonus_transfer_id) for a, name in rows]
-
-
-async def reverse_campaign_bonuses(
-    session: AsyncSession,
-    *,
-    tenant_id: int,
-    earn_transfer_id: int,
-    earned: int,
-    taken_back: int,
-    idempotency_key: str,
-    created_by_user_id: int | None,
-    now: datetime,
-) -> int:
-    """Give the bonuses of an undone or refunded earn back to their budgets, in proportion.
-
-    Returns the bonus points taken back. Each bonus is reversed at most once, like the
-    earn itself (a refund is a single partial reversal).
-    """
-    total = 0
-    for bonus in await bonuses_for_earn(session, tenant_id=tenant_id, earn_transfer_id=earn_transfer_id):
-        points = reversed_bonus(bonus.points, earned=earned, taken_back=taken_back)
-        if points <= 0:
-            continue
-        key = f"{idempotency_key}:bonus:{bonus.campaign_id}"
-        existing = await find_by_key(session, tenant_id=tenant_id, idempotency_key=key)
-        if existing is None:
-            original = await get_transfer(session, tenant_id=tenant_id, transfer_id=bonus.transfer_id)
-            existing = await reverse_transfer(
-                session,
-                tenant_id=tenant_id,
-                transfer_id=original.id,
-                idempotency_key=key,
-                amount=points,
-                description=f"Bonus back to {bonus.campaign_name} (earn {earn_transfer_id} reversed)",
-                meta={"campaign_id": bonus.campaign_id, "earn_transfer_id": earn_transfer_id},
-                created_by_user_id=created_by_user_id,
-                now=now,
-            )
-            # Points came back: the campaign can pay again.
-            await session.execute(
-                update(Campaign)
-                .where(Campaign.id == bonus.campaign_id, Campaign.exhausted_at.is_not(None))
-                .values(exhausted_at=None)
-                .execution_options(synchronize_session=False)
-            )
-        total += existing.amount
-    return total

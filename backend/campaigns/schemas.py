@@ -78,9 +78,16 @@ class CampaignPatch(CampaignFields):
 
 
 class BudgetOut(BaseModel):
+    """``left`` = funded - bonus_paid + bonus_reversed - returned, as in the ledger."""
+
     funded: int
     bonus_paid: int
     bonus_reversed: int
+    bonus_kept: int = Field(
+        default=0,
+        description="Bonus of undone or refunded earns not taken back: the shopper had already spent it "
+        "(part of bonus_paid, never reversed)",
+    )
     returned: int
     left: int
 

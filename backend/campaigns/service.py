@@ -17,6 +17,7 @@ from backend.auth.deps import Principal
 from backend.campaigns.bonus import budget_available
 from backend.campaigns.errors import CampaignNotFound, InvalidCampaign, UnknownMerchant
 from backend.campaigns.models import Campaign, CampaignAward, CampaignTrigger
+from backend.campaigns.reversal import bonus_kept
 from backend.campaigns.rules import applies_to, bonus_points
 from backend.campaigns.schemas import BudgetOut, CampaignOut, PreviewBonus, PreviewOut
 from backend.core.errors import IdempotencyKeyReused
@@ -218,6 +219,7 @@ async def budget_figures(session: AsyncSession, *, campaign: Campaign) -> Budget
         funded=int(credited.get("budget", 0)),
         bonus_paid=int(debited.get("bonus", 0)),
         bonus_reversed=int(credited.get("reversal", 0)),
+        bonus_kept=await bonus_kept(session, campaign=campaign),
         returned=int(debited.get("budget_return", 0)),
         left=await budget_available(session, tenant_id=campaign.tenant_id, account_id=account_id),  # type: ignore[arg-type]
     )

@@ -1,4 +1,4 @@
-"""Earning at the till: identify a shopper, credit points, undo or refund an earn.
+"""Earning at the till: identify a shopper, credit points (undo and refund: ``reversals.py``).
 
 Every write first looks for an earlier request with the same Idempotency-Key: a retry
 returns the original result even when the scanned token has expired meanwhile or the
@@ -13,23 +13,17 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.campaigns.bonus import apply_campaign_bonuses, reverse_campaign_bonuses
+from backend.campaigns.bonus import apply_campaign_bonuses
 from backend.config import Settings
 from backend.core.errors import IdempotencyKeyReused
 from backend.core.idempotency import request_fingerprint
 from backend.ledger.errors import InsufficientFunds, TransferNotFound
 from backend.ledger.models import Account
-from backend.ledger.service import get_balances, get_transfer, reverse_transfer
+from backend.ledger.service import get_balances, get_transfer
 from backend.ledger.transfers import PostedTransfer, find_by_key, post_transfer
 from backend.till.context import Till
-from backend.till.errors import (
-    EarnNotFound,
-    FloatExhausted,
-    RefundExceedsPurchase,
-    RefundTooSmall,
-    UndoWindowPassed,
-)
-from backend.till.rules import EARN_KIND, apply_daily_cap, earn_points, points_for
+from backend.till.errors import EarnNotFound, FloatExhausted
+from backend.till.rules import EARN_KIND, apply_daily_cap, earn_points
 from backend.till.scan import (
     WALLET_FALLBACK_NAME,
     Scanned,
@@ -212,7 +206,7 @@ async def shopper_display(
     return shopper.first_name or WALLET_FALLBACK_NAME
 
 
-async def _own_earn(session: AsyncSession, *, till: Till, transfer_id: int) -> PostedTransfer:
+async def own_earn(session: AsyncSession, *, till: Till, transfer_id: int) -> PostedTransfer:
     try:
         transfer = await get_transfer(session, tenant_id=till.tenant.id, transfer_id=transfer_id)  # type: ignore[arg-type]
     except TransferNotFound as exc:
@@ -221,90 +215,3 @@ async def _own_earn(session: AsyncSession, *, till: Till, transfer_id: int) -> P
     if transfer.kind != EARN_KIND or transfer.debit_account_id != till.float_account_id:
         raise EarnNotFound(f"Transfer {transfer_id} is not an earn at this shop.")
     return transfer
-
-
-async def undo_earn(
-    session: AsyncSession, *, till: Till, transfer_id: int, idempotency_key: str, now: datetime
-) -> PostedTransfer:
-    key = till.key("undo", idempotency_key)
-    tenant_id: int = till.tenant.id  # type: ignore[assignment]
-    original = await _own_earn(session, till=till, transfer_id=transfer_id)
-    # A retry of an undo that succeeded in time is answered even after the window closed.
-    first_try = await find_by_key(session, tenant_id=tenant_id, idempotency_key=key) is None
-    if first_try and now > undo_until(till, original):
-        raise UndoWindowPassed(
-            f"Earns can be undone for {till.tenant.undo_window_seconds // 60} minutes; refund this one instead.",
-            undo_until=undo_until(till, original).isoformat(),
-        )
-    reversal = await reverse_transfer(
-        session,
-        tenant_id=tenant_id,
-        transfer_id=transfer_id,
-        idempotency_key=key,
-        description=f"Undo of earn {transfer_id}",
-        meta={"till": "undo", "merchant_id": till.merchant_id, **till.actor_meta()},
-        created_by_user_id=till.user_id,
-        now=now,
-    )
-    await _reverse_bonuses(session, till=till, original=original, reversal=reversal, key=key, now=now)
-    return reversal
-
-
-async def _reverse_bonuses(
-    session: AsyncSession, *, till: Till, original: PostedTransfer, reversal: PostedTransfer, key: str, now: datetime
-) -> None:
-    """Campaign bonuses go back to their budgets in proportion to the points taken back."""
-    if reversal.replayed:
-        return
-    await reverse_campaign_bonuses(
-        session,
-        tenant_id=till.tenant.id,  # type: ignore[arg-type]
-        earn_transfer_id=original.id,
-        earned=original.amount,
-        taken_back=reversal.amount,
-        idempotency_key=key,
-        created_by_user_id=till.user_id,
-        now=now,
-    )
-
-
-async def refund_earn(
-    session: AsyncSession,
-    *,
-    till: Till,
-    transfer_id: int,
-    refund_cents: int,
-    idempotency_key: str,
-    now: datetime,
-) -> PostedTransfer:
-    """Take back the points of the refunded part of a purchase, at the rate it earned."""
-    key = till.key("refund", idempotency_key)
-    original = await _own_earn(session, till=till, transfer_id=transfer_id)
-    purchase_cents = int(original.meta.get("purchase_cents", 0))
-    if refund_cents > purchase_cents:
-        raise RefundExceedsPurchase(
-            f"The purchase was {purchase_cents} cents; {refund_cents} cannot be refunded.",
-            purchase_cents=purchase_cents,
-        )
-    # A capped earn credited fewer points than the rate gives; never take back more.
-    points = min(points_for(refund_cents, int(original.meta.get("rate", 0))), original.amount)
-    if points < 1:
-        raise RefundTooSmall(f"A refund of {refund_cents} cents takes back no points.")
-    reversal = await reverse_transfer(
-        session,
-        tenant_id=till.tenant.id,  # type: ignore[arg-type]
-        transfer_id=transfer_id,
-        idempotency_key=key,
-        amount=points,
-        description=f"Refund of {refund_cents} cents on earn {transfer_id}",
-        meta={
-            "till": "refund",
-            "refund_cents": refund_cents,
-            "merchant_id": till.merchant_id,
-            **till.actor_meta(),
-        },
-        created_by_user_id=till.user_id,
-        now=now,
-    )
-    await _reverse_bonuses(session, till=till, original=original, reversal=reversal, key=key, now=now)
-    return reversal

@@ -30,7 +30,7 @@ from backend.ledger.errors import (
 )
 from backend.ledger.service import effective_status
 from backend.tenants.models import Tenant
-from backend.till import claims, earn, redeem, reports
+from backend.till import claims, earn, redeem, reports, reversals
 from backend.till.context import open_till
 from backend.till.errors import (
     AmountInvalid,
@@ -204,11 +204,11 @@ async def undo_earn(
     response: Response,
 ) -> ReversalOut:
     till = await open_till(session, principal=principal, require_active=False)
-    reversal = await earn.undo_earn(
+    undone = await reversals.undo_earn(
         session, till=till, transfer_id=transfer_id, idempotency_key=key, now=utcnow()
     )
-    _replayed(response, reversal.replayed)
-    return ReversalOut(reversal_transfer_id=reversal.id, points=reversal.amount)
+    _replayed(response, undone.transfer.replayed)
+    return ReversalOut.of(undone)
 
 
 @router.post(
@@ -233,7 +233,7 @@ async def refund_earn(
     response: Response,
 ) -> ReversalOut:
     till = await open_till(session, principal=principal, require_active=False)
-    reversal = await earn.refund_earn(
+    refunded = await reversals.refund_earn(
         session,
         till=till,
         transfer_id=transfer_id,
@@ -241,8 +241,8 @@ async def refund_earn(
         idempotency_key=key,
         now=utcnow(),
     )
-    _replayed(response, reversal.replayed)
-    return ReversalOut(reversal_transfer_id=reversal.id, points=reversal.amount)
+    _replayed(response, refunded.transfer.replayed)
+    return ReversalOut.of(refunded)
 
 
 async def _hold_out(session: AsyncSession, hold: object, *, point_value_cents: int) -> HoldOut:

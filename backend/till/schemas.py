@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
 from backend.ledger.transfers import MAX_AMOUNT
 from backend.till.rules import MAX_PURCHASE_CENTS
+
+if TYPE_CHECKING:
+    from backend.till.reversals import EarnReversal
 
 Scan = Annotated[
     StrictStr,
@@ -68,9 +71,36 @@ class RefundIn(StrictModel):
     refund_cents: Cents
 
 
+class BonusReversalOut(BaseModel):
+    campaign_id: int
+    campaign_name: str
+    points: int = Field(description="Bonus points taken back to the campaign's budget")
+    kept_points: int = Field(description="Bonus points the shopper had already spent: not taken back")
+    transfer_id: int | None = Field(description="The bonus's reversal; none when nothing came back")
+
+
 class ReversalOut(BaseModel):
     reversal_transfer_id: int
-    points: int
+    points: int = Field(description="The shop's own points taken back")
+    bonus_points: int = Field(default=0, description="Campaign bonus points taken back")
+    bonus_points_kept: int = Field(
+        default=0, description="Campaign bonus points not taken back because the shopper had already spent them"
+    )
+    bonuses: list[BonusReversalOut] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, done: EarnReversal) -> ReversalOut:
+        return cls(
+            reversal_transfer_id=done.transfer.id,
+            points=done.transfer.amount,
+            bonus_points=done.bonus_points,
+            bonus_points_kept=done.bonus_points_kept,
+            bonuses=[
+                BonusReversalOut(campaign_id=b.campaign_id, campaign_name=b.campaign_name, points=b.taken_back,
+                                 kept_points=b.kept, transfer_id=b.transfer_id)
+                for b in done.bonuses
+            ],
+        )
 
 
 class RedemptionIn(StrictModel):

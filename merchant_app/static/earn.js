@@ -1,7 +1,7 @@
 // Earn: scan -> who is it -> amount on the keypad -> points given. The idempotency key
 // of a sale is made (and stored, see queue.js) before its first request.
 
-import { $, ApiError, announce, api, euro, explain, format, number, show, startPage, t } from "./till.js";
+import { $, ApiError, announce, api, bonusNote, euro, explain, format, number, show, startPage, t } from "./till.js";
 import { Queued, createEarn, sendNow, startQueue } from "./queue.js";
 import { routeStrayKeys, setupScanner } from "./scanner.js";
 import { attachAmount, centsToText, euroToCents } from "./keypad.js";
@@ -130,8 +130,10 @@ $("result-undo").addEventListener("click", async () => {
     const undone = await api.post(`/till/earns/${earn.transfer_id}/undo`, {}, { idempotencyKey: state.undoKey });
     $("earn-result-title").textContent = t.undo_done_title;
     $("result-points").textContent = `−${number(undone.points)}`;
+    const note = bonusNote(undone);
+    if (note) $("result-purchase").textContent = note;
     show(button, false);
-    announce(format(t.undo_done, { points: number(undone.points) }));
+    announce(`${format(t.undo_done, { points: number(undone.points) })} ${note}`.trim());
     $("new-sale").focus();
   } catch (error) {
     $("result-purchase").textContent = explain(error);

@@ -99,6 +99,15 @@ export function announce(message) {
   setTimeout(() => { region.textContent = message; }, 50);
 }
 
+// An undo or refund also takes back the municipality's bonus, as far as the shopper still
+// has points; what was already spent stays with the shopper. Empty when there was no bonus.
+export function bonusNote(reversal) {
+  const parts = [];
+  if (reversal.bonus_points > 0) parts.push(format(t.reversal_bonus_back, { points: number(reversal.bonus_points) }));
+  if (reversal.bonus_points_kept > 0) parts.push(format(t.reversal_bonus_kept, { points: number(reversal.bonus_points_kept) }));
+  return parts.join(" ");
+}
+
 export function show(element, visible = true) { if (element) element.hidden = !visible; }
 export const $ = (id) => document.getElementById(id);
 

@@ -1,7 +1,7 @@
 // Today's sales at this shop: totals, earns (undo within the window, partial refund)
 // and redemptions.
 
-import { $, ApiError, announce, api, euro, explain, format, formatTime, number, show, startPage, t } from "./till.js";
+import { $, ApiError, announce, api, bonusNote, euro, explain, format, formatTime, number, show, startPage, t } from "./till.js";
 import { startQueue } from "./queue.js";
 import { euroToCents, attachAmount } from "./keypad.js";
 import { newIdempotencyKey } from "/static/common/api.js";
@@ -88,7 +88,8 @@ async function act(action, id, body, button, status, question, cents) {
   status.textContent = "";
   try {
     const reversal = await api.post(`/till/earns/${id}/${action}`, body, { idempotencyKey: keyFor(keyName, id) });
-    announce(format(action === "undo" ? t.undo_done : t.refund_done, { points: number(reversal.points) }));
+    const done = format(action === "undo" ? t.undo_done : t.refund_done, { points: number(reversal.points) });
+    announce(`${done} ${bonusNote(reversal)}`.trim());
     await load();
   } catch (error) {
     status.textContent = error instanceof ApiError && error.status === 0 ? t.action_retry : explain(error);
