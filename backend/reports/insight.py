@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.merchants.models import Merchant
 from backend.reports.privacy import guard, suppress
-from backend.reports.scope import Scope, a, activity, m
+from backend.reports.scope import Scope, a, activity, m, with_shop_ids
 from backend.reports.service import Table, _int
 
 MIN_PEERS = 3
@@ -22,7 +22,7 @@ MIN_PEERS = 3
 
 async def _per_shop(session: AsyncSession, scope: Scope, category: str) -> dict[int, dict[str, int]]:
     """Figures of every shop of ``category`` in the period (used for the shop and the average)."""
-    peers = Scope(scope.tenant_id, scope.start, scope.end, category=category)
+    peers = await with_shop_ids(session, Scope(scope.tenant_id, scope.start, scope.end, category=category))
     result: dict[int, dict[str, int]] = {}
     rows = await session.execute(
         activity(peers, ("earn", "bonus", "redeem"), a.c.merchant_id, a.c.kind, func.sum(a.c.n).label("n"),

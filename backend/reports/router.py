@@ -26,7 +26,7 @@ from backend.reports.errors import CampaignNotFound, InvalidPeriod, ReportMercha
 from backend.reports.models import ReportSetting
 from backend.reports.rollup import check
 from backend.reports.schemas import Campaign, Period, ReportResponse, ReportSettings, RollupCheck
-from backend.reports.scope import Scope, default_period, k_for
+from backend.reports.scope import Scope, default_period, k_for, with_shop_ids
 
 router = APIRouter(prefix="/reports", tags=["reports"], route_class=TransactionalRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]
@@ -55,7 +55,8 @@ async def scope_of(
             Merchant.id == merchant_id, Merchant.tenant_id == principal.tenant_id))).scalar()
         if found is None:
             raise ReportMerchantNotFound(f"Shop {merchant_id} does not exist in this municipality.")
-    return Scope(principal.tenant_id, start, end, category or None, village or None, merchant_id)
+    return await with_shop_ids(session, Scope(principal.tenant_id, start, end, category or None, village or None,
+                                              merchant_id))
 
 
 ReportScope = Annotated[Scope, Depends(scope_of)]
@@ -127,8 +128,8 @@ async def campaign_uplift(
     if not found or found[0]["start"] is None:
         raise CampaignNotFound(f"Campaign budget {account_id} has no bonuses in this municipality.")
     campaign = found[0]
-    scope = Scope(principal.tenant_id, date.fromisoformat(campaign["start"]), date.fromisoformat(campaign["end"]),
-                  category, village)
+    scope = await with_shop_ids(session, Scope(principal.tenant_id, date.fromisoformat(campaign["start"]),
+                                               date.fromisoformat(campaign["end"]), category, village))
     baseline = None
     if baseline_from or baseline_to:
         if not (baseline_from and baseline_to) or baseline_to < baseline_from:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -28,6 +28,10 @@ class Scope:
     category: str | None = None  # a shop category, or "run" / "fun"
     village: str | None = None  # the shop's village
     merchant_id: int | None = None
+    # The ids of the shops a category or village filter selects (``with_shop_ids``): the
+    # rollup's (tenant, shop, kind, day) index then serves the filter, instead of a join
+    # to the shops over every purchase of the period.
+    shop_ids: tuple[int, ...] | None = None
 
     @property
     def days(self) -> int:
@@ -37,10 +41,10 @@ class Scope:
     def filtered(self) -> bool:
         return bool(self.category or self.village or self.merchant_id)
 
-    def shifted(self, start: date, end: date) -> "Scope":
-        return Scope(self.tenant_id, start, end, self.category, self.village, self.merchant_id)
+    def shifted(self, start: date, end: date) -> Scope:
+        return replace(self, start=start, end=end)
 
-    def previous(self) -> "Scope":
+    def previous(self) -> Scope:
         return self.shifted(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
 
     def filters(self) -> dict[str, Any]:
@@ -62,7 +66,14 @@ def shopping_kind_expr() -> Any:
     )
 
 
-def shop_filters(scope: Scope) -> list[Any]:
+async def with_shop_ids(session: AsyncSession, scope: Scope) -> Scope:
+    if not (scope.category or scope.village) or scope.shop_ids is not None:
+        return scope
+    query = select(m.c.id).where(m.c.tenant_id == scope.tenant_id, *_shop_clauses(scope)).order_by(m.c.id)
+    return replace(scope, shop_ids=tuple((await session.execute(query)).scalars()))
+
+
+def _shop_clauses(scope: Scope) -> list[Any]:
     clauses = []
     if scope.category:
         if scope.category in SHOPPING_KINDS:
@@ -71,6 +82,11 @@ def shop_filters(scope: Scope) -> list[Any]:
             clauses.append(m.c.category == scope.category)
     if scope.village:
         clauses.append(m.c.village == scope.village)
+    return clauses
+
+
+def shop_filters(scope: Scope) -> list[Any]:
+    clauses = [a.c.merchant_id.in_(scope.shop_ids)] if scope.shop_ids is not None else _shop_clauses(scope)
     if scope.merchant_id:
         clauses.append(a.c.merchant_id == scope.merchant_id)
     return clauses
@@ -79,7 +95,8 @@ def shop_filters(scope: Scope) -> list[Any]:
 def activity(scope: Scope, kinds: tuple[str, ...], *columns: Any, start: date | None = None,
              join_merchant: bool | None = None) -> Any:
     """SELECT ``columns`` FROM the rollup (joined to the shop when filters need it)."""
-    need_merchant = scope.filtered if join_merchant is None else join_merchant
+    needs_shop_columns = bool(scope.category or scope.village) and scope.shop_ids is None
+    need_merchant = needs_shop_columns if join_merchant is None else join_merchant
     source = a.join(m, m.c.id == a.c.merchant_id) if need_merchant else a
     where = [
         a.c.tenant_id == scope.tenant_id,
