@@ -42,6 +42,14 @@ class RefreshTokenReused(DurableFailure, Unauthorized):
     title = "The refresh token was already used; the session has been ended"
 
 
+class MerchantSuspended(Forbidden):
+    """The caller's shop is not active (suspended, rejected, still pending): its POS keys
+    and its staff's tokens no longer get in, not merely its till actions."""
+
+    code = "merchant_suspended"
+    title = "This shop is not active; its staff and till keys cannot use Kernpunt until the municipality reactivates it"
+
+
 class ApiKeyInvalid(Unauthorized):
     code = "api_key_invalid"
     title = "The API key is not valid"

@@ -19,6 +19,7 @@ from backend.auth.errors import (
     MerchantNotAllowed,
     MerchantNotFound,
     MerchantRequired,
+    MerchantSuspended,
     PasswordTooWeak,
     RefreshTokenExpired,
     RefreshTokenInvalid,
@@ -58,7 +59,7 @@ KeyManager = Annotated[
 ]
 MerchantId = Annotated[int, Path(gt=0)]
 
-_AUTH_ERRORS = (Unauthorized, TokenExpired, TokenInvalid, ApiKeyInvalid)
+_AUTH_ERRORS = (Unauthorized, TokenExpired, TokenInvalid, ApiKeyInvalid, MerchantSuspended)
 
 
 def _settings(request: Request) -> Settings:
@@ -69,7 +70,7 @@ def _settings(request: Request) -> Settings:
     "/auth/login",
     response_model=TokenResponse,
     summary="Sign in with e-mail address and password",
-    responses=problem_responses(InvalidCredentials, RateLimited),
+    responses=problem_responses(InvalidCredentials, RateLimited, MerchantSuspended),
 )
 async def login(body: LoginRequest, request: Request, session: Session) -> TokenResponse:
     settings = _settings(request)
@@ -90,7 +91,9 @@ async def login(body: LoginRequest, request: Request, session: Session) -> Token
     "/auth/refresh",
     response_model=TokenResponse,
     summary="Exchange a refresh token for a new token pair",
-    responses=problem_responses(RefreshTokenInvalid, RefreshTokenExpired, RefreshTokenReused),
+    responses=problem_responses(
+        RefreshTokenInvalid, RefreshTokenExpired, RefreshTokenReused, MerchantSuspended
+    ),
 )
 async def refresh(body: RefreshRequest, request: Request, session: Session) -> TokenResponse:
     try:

@@ -28,7 +28,7 @@ from backend.auth.api_keys import (  # noqa: F401  (part of this module's public
     principal_from_api_key,
     revoke_pos_api_key,
 )
-from backend.auth.deps import Principal
+from backend.auth.deps import Principal, ensure_merchant_active
 from backend.auth.errors import (
     EmailInvalid,
     EmailTaken,
@@ -381,6 +381,9 @@ async def issue_tokens(
         merchant_id=user.merchant_id,
         shopper_id=shopper_id,
     )
+    # A cashier of a shop that is not active is told so at sign-in and refresh; its owner
+    # may still sign in, to read the shop's settlement statements (see auth.deps).
+    await ensure_merchant_active(session, principal=principal, owner_may_pass=True)
     access_token, expires_in = issue_access_token(
         settings=settings,
         user_id=user.id,

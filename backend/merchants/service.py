@@ -1,9 +1,10 @@
 """Merchant onboarding: a shop applies on a public form, the municipality approves,
 rejects, suspends or reactivates it, and the approved owner is invited by e-mail.
 
-Status moves only along PENDING -> ACTIVE | REJECTED and ACTIVE <-> SUSPENDED. The till
-refuses a shop that is not ACTIVE (backend/till/context.py); shoppers' points are not
-tied to a shop, so they stay spendable everywhere else.
+Status moves only along PENDING -> ACTIVE | REJECTED and ACTIVE <-> SUSPENDED.
+Authentication refuses the POS keys and staff of a shop that is not ACTIVE (the owner
+may still read its statements; backend/auth/deps.py); shoppers' points are not tied to
+a shop, so they stay spendable everywhere else.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.deps import AdminReader, AdminWriter, CurrentPrincipal, Principal
-from backend.auth.errors import TokenExpired, TokenInvalid
+from backend.auth.deps import AdminReader, AdminWriter, OwnStatementsReader, Principal
+from backend.auth.errors import MerchantSuspended, TokenExpired, TokenInvalid
 from backend.auth.models import Role
 from backend.core.errors import Forbidden, Unauthorized, problem_responses
 from backend.core.ids import IdPath
@@ -48,10 +48,12 @@ from backend.tenants.models import Tenant
 router = APIRouter(route_class=TransactionalRoute, prefix="/settlement", tags=["settlement"])
 
 Session = Annotated[AsyncSession, Depends(get_session)]
-AUTH = (Unauthorized, TokenInvalid, TokenExpired, Forbidden)
+AUTH = (Unauthorized, TokenInvalid, TokenExpired, Forbidden, MerchantSuspended)
 READERS = {Role.MUNICIPALITY_ADMIN, Role.AUDITOR}
 
 
+# The read routes below take OwnStatementsReader: the owner of a suspended shop still
+# reads its statements (what it is owed and was paid); everything else refuses it.
 def _own_merchant(principal: Principal) -> int | None:
     """None for the municipality (sees all); the owner's shop id; anybody else is refused."""
     if principal.role in READERS:
@@ -87,7 +89,7 @@ async def close_period(body: ClosePeriodIn, principal: AdminWriter, session: Ses
 
 
 @router.get("/periods", response_model=list[PeriodOut], responses=problem_responses(*AUTH))
-async def list_periods(principal: CurrentPrincipal, session: Session) -> list[PeriodOut]:
+async def list_periods(principal: OwnStatementsReader, session: Session) -> list[PeriodOut]:
     _own_merchant(principal)
     return [PeriodOut.model_validate(p) for p in await service.list_periods(session, tenant_id=principal.tenant_id)]
 
@@ -97,7 +99,7 @@ async def list_periods(principal: CurrentPrincipal, session: Session) -> list[Pe
     response_model=list[StatementOut],
     responses=problem_responses(*AUTH, PeriodNotFound),
 )
-async def list_statements(period_id: IdPath, principal: CurrentPrincipal, session: Session) -> list[StatementOut]:
+async def list_statements(period_id: IdPath, principal: OwnStatementsReader, session: Session) -> list[StatementOut]:
     """The municipality sees every shop's statement; an owner only its own."""
     merchant_id = _own_merchant(principal)
     statements = await service.list_statements(
@@ -119,7 +121,7 @@ async def _statement(session: AsyncSession, principal: Principal, statement_id: 
 
 
 @router.get("/statements/{statement_id}.pdf", responses={200: {"content": {"application/pdf": {}}}, **problem_responses(*AUTH, StatementNotFound)})
-async def statement_pdf(statement_id: IdPath, principal: CurrentPrincipal, session: Session) -> Response:
+async def statement_pdf(statement_id: IdPath, principal: OwnStatementsReader, session: Session) -> Response:
     statement = await _statement(session, principal, statement_id)
     name = f"kernpunt-statement-{statement.period_id}-{statement.merchant_id}.pdf"
     return Response(statement.pdf, media_type="application/pdf",
@@ -127,7 +129,7 @@ async def statement_pdf(statement_id: IdPath, principal: CurrentPrincipal, sessi
 
 
 @router.get("/statements/{statement_id}.csv", responses={200: {"content": {"text/csv": {}}}, **problem_responses(*AUTH, StatementNotFound)})
-async def statement_csv(statement_id: IdPath, principal: CurrentPrincipal, session: Session) -> Response:
+async def statement_csv(statement_id: IdPath, principal: OwnStatementsReader, session: Session) -> Response:
     statement = await _statement(session, principal, statement_id)
     name = f"kernpunt-statement-{statement.period_id}-{statement.merchant_id}.csv"
     return Response(statement.csv.encode(), media_type="text/csv; charset=utf-8",
@@ -135,7 +137,7 @@ async def statement_csv(statement_id: IdPath, principal: CurrentPrincipal, sessi
 
 
 @router.get("/statements/{statement_id}", response_model=StatementOut, responses=problem_responses(*AUTH, StatementNotFound))
-async def get_statement(statement_id: IdPath, principal: CurrentPrincipal, session: Session) -> StatementOut:
+async def get_statement(statement_id: IdPath, principal: OwnStatementsReader, session: Session) -> StatementOut:
     return StatementOut.model_validate(await _statement(session, principal, statement_id))
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.deps import AdminWriter, CurrentPrincipal
+from backend.auth.errors import MerchantSuspended
 from backend.core.errors import Forbidden, Unauthorized, problem_responses
 from backend.core.routing import TransactionalRoute, get_session
 from backend.tenants import service
@@ -17,7 +18,7 @@ router = APIRouter(route_class=TransactionalRoute, tags=["tenants"])
 Session = Annotated[AsyncSession, Depends(get_session)]
 
 
-@router.get("/tenant", response_model=TenantOut, responses=problem_responses(Unauthorized, TenantNotFound))
+@router.get("/tenant", response_model=TenantOut, responses=problem_responses(Unauthorized, MerchantSuspended, TenantNotFound))
 async def get_own_tenant(principal: CurrentPrincipal, session: Session) -> TenantOut:
     """The caller's municipality and its scheme settings."""
     tenant = await service.get_tenant(session, tenant_id=principal.tenant_id)

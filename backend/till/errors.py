@@ -7,6 +7,7 @@ They are not 401s: the cashier's own session is fine, only the scanned code is n
 
 from __future__ import annotations
 
+from backend.auth.errors import MerchantSuspended as MerchantInactive
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
 
 
@@ -54,8 +55,10 @@ class FloatExhausted(Conflict):
     title = "The shop's points float is empty"
 
 
-class MerchantSuspended(Forbidden):
-    code = "merchant_suspended"
+class MerchantSuspended(MerchantInactive):
+    """The same ``merchant_suspended`` as sign-in gives; raised here where a shopper (not
+    the shop's staff) meets the shop, e.g. claiming a suspended shop's claim code."""
+
     title = "This shop may not issue or accept points at the moment"
 
 

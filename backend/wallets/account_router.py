@@ -11,6 +11,7 @@ from backend.auth.deps import CurrentPrincipal, Principal, require_roles
 from backend.auth.errors import (
     EmailInvalid,
     EmailTaken,
+    MerchantSuspended,
     PasswordTooWeak,
     TokenExpired,
     TokenInvalid,
@@ -132,7 +133,7 @@ async def confirm_password_reset(body: PasswordResetConfirm, session: Session) -
     response_class=Response,
     summary="Change my password; my other sessions are ended",
     responses=problem_responses(
-        *_AUTH_ERRORS, Forbidden, PasswordIncorrect, PasswordTooWeak, RateLimited
+        *_AUTH_ERRORS, Forbidden, MerchantSuspended, PasswordIncorrect, PasswordTooWeak, RateLimited
     ),
 )
 async def change_password(

@@ -41,6 +41,8 @@ $("login-form").addEventListener("submit", async (event) => {
     session.tokens = tokens;
     await acceptOrRefuse(error);
   } catch (problem) {
+    // E.g. the owner of a suspended shop: signed in, but the till refuses it.
+    session.signOut();
     error.textContent = explain(problem);
     $("login-password").select();
     $("login-password").focus();
