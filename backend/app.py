@@ -63,6 +63,10 @@ def _install_web_apps(app: FastAPI, names: tuple[str, ...]) -> None:
     """Mount the web apps named in settings; backend never imports them directly."""
     import importlib
 
+    from backend.auth.deps import authenticate_web_request
+
+    # How an app's own endpoint checks the caller's sign-in (web_common.require_sign_in).
+    app.state.authenticate_web_request = authenticate_web_request
     for name in names:
         module = importlib.import_module(name)
         install = getattr(module, "install", None)

@@ -2,8 +2,8 @@
 
 Chromium on Linux has no BarcodeDetector, so the scan page posts a downscaled JPEG of
 the camera picture a few times a second until one decodes. The endpoint takes the raw
-image as the request body, refuses anything but a small JPEG/PNG/WebP, and decodes in
-a worker thread so a frame never blocks the event loop.
+image as the request body from a signed-in shopper, refuses anything but a small
+JPEG/PNG/WebP, and decodes in a worker thread so a frame never blocks the event loop.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from __future__ import annotations
 import io
 
 import zxingcpp
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from PIL import Image, UnidentifiedImageError
+
+from web_common import require_sign_in
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -60,7 +62,11 @@ def decode_image(data: bytes, expected_format: str) -> str | None:
     return None
 
 
-@router.post("/decode-qr")
+# Only a signed-in shopper scans claim codes, so only one may spend our CPU on frames.
+SHOPPER = require_sign_in("shopper")
+
+
+@router.post("/decode-qr", dependencies=[Depends(SHOPPER)])
 async def decode_qr(request: Request) -> JSONResponse:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     expected_format = ALLOWED_TYPES.get(content_type)

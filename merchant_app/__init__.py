@@ -2,7 +2,8 @@
 
 Server-rendered shells in three languages; the pages talk to the JSON API from the
 browser, so nothing here imports backend services. The one server-side job of its own
-is decoding camera frames for browsers without ``BarcodeDetector`` (``/merchant/decode-qr``).
+is decoding camera frames for browsers without ``BarcodeDetector`` (``/merchant/decode-qr``,
+for signed-in staff only: the sign-in check comes from the backend through ``web_common``).
 """
 
 from __future__ import annotations

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from merchant_app import HERE, PREFIX
 from merchant_app.decode import IMAGE_TYPES, MAX_UPLOAD_BYTES, Busy, NotAnImage, decode_qr
 from merchant_app.texts import TEXTS
-from web_common import render_shell, templates_for
+from web_common import render_shell, require_sign_in, templates_for
 
 router = APIRouter(include_in_schema=False)
 templates = templates_for(HERE / "templates")
@@ -75,7 +75,12 @@ def _problem(status: int, code: str, title: str) -> JSONResponse:
     )
 
 
-@router.post("/decode-qr")
+# The same sign-in as the till API: decoding costs CPU, so only the shop's staff (or its
+# till key) may send frames; a shop that is not active is refused like everywhere else.
+TILL_STAFF = require_sign_in("cashier", "merchant_owner")
+
+
+@router.post("/decode-qr", dependencies=[Depends(TILL_STAFF)])
 async def decode_frame(request: Request) -> Response:
     """The text of the QR code in one camera frame (the raw image is the body).
 

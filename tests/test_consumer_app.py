@@ -23,6 +23,7 @@ import consumer_app
 from consumer_app.decode import MAX_UPLOAD_BYTES
 from consumer_app.pages import PAGES
 from consumer_app.texts import TEXTS
+from tests.fixtures.factories import World
 from web_common.texts import COMMON
 
 APP_DIR = Path(consumer_app.__file__).resolve().parent
@@ -215,10 +216,16 @@ def _qr_png(text: str, *, scale: int = 8) -> bytes:
     return out.getvalue()
 
 
-async def test_decode_reads_a_qr_code_from_png_and_jpeg(client: httpx.AsyncClient) -> None:
+@pytest.fixture
+def shopper(world: World) -> dict[str, str]:
+    """The decoder takes a shopper's sign-in, like the rest of the app's API."""
+    return world.headers("shopper")
+
+
+async def test_decode_reads_a_qr_code_from_png_and_jpeg(client: httpx.AsyncClient, shopper: dict[str, str]) -> None:
     text = "KPK1:eyJjIjo0Mn0.c2lnbmF0dXJl"
     png = _qr_png(text)
-    response = await client.post("/app/decode-qr", content=png, headers={"Content-Type": "image/png"})
+    response = await client.post("/app/decode-qr", content=png, headers={**shopper, "Content-Type": "image/png"})
     assert response.status_code == 200
     assert response.json() == {"text": text}
     # As the scan page sends it: a JPEG of a camera frame with the code off-centre.
@@ -227,12 +234,12 @@ async def test_decode_reads_a_qr_code_from_png_and_jpeg(client: httpx.AsyncClien
         frame.paste(code.convert("RGB"), (300, 120))
     jpeg = io.BytesIO()
     frame.save(jpeg, format="JPEG", quality=75)
-    response = await client.post("/app/decode-qr", content=jpeg.getvalue(), headers={"Content-Type": "image/jpeg"})
+    response = await client.post("/app/decode-qr", content=jpeg.getvalue(), headers={**shopper, "Content-Type": "image/jpeg"})
     assert response.status_code == 200
     assert response.json()["text"] == text
 
 
-async def test_decode_refuses_junk_wrong_types_and_oversize(client: httpx.AsyncClient) -> None:
+async def test_decode_refuses_junk_wrong_types_and_oversize(client: httpx.AsyncClient, shopper: dict[str, str]) -> None:
     blank = io.BytesIO()
     Image.new("L", (400, 300), 255).save(blank, format="PNG")
     cases = [
@@ -244,7 +251,7 @@ async def test_decode_refuses_junk_wrong_types_and_oversize(client: httpx.AsyncC
         (b"\xff" * (MAX_UPLOAD_BYTES + 1), "image/jpeg", 413, "image_too_large"),
     ]
     for body, content_type, status, code in cases:
-        response = await client.post("/app/decode-qr", content=body, headers={"Content-Type": content_type})
+        response = await client.post("/app/decode-qr", content=body, headers={**shopper, "Content-Type": content_type})
         assert response.status_code == status, (content_type, status)
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.json()["code"] == code
@@ -252,9 +259,23 @@ async def test_decode_refuses_junk_wrong_types_and_oversize(client: httpx.AsyncC
     huge = io.BytesIO()
     Image.new("1", (5000, 5000), 1).save(huge, format="PNG")
     assert len(huge.getvalue()) < MAX_UPLOAD_BYTES
-    response = await client.post("/app/decode-qr", content=huge.getvalue(), headers={"Content-Type": "image/png"})
+    response = await client.post("/app/decode-qr", content=huge.getvalue(), headers={**shopper, "Content-Type": "image/png"})
     assert response.status_code == 413
     assert (await client.get("/app/decode-qr")).status_code == 405
+
+
+async def test_decode_needs_a_signed_in_shopper(client: httpx.AsyncClient, world: World) -> None:
+    text = "KPK1:eyJjIjo0Mn0.c2lnbmF0dXJl"
+    png = _qr_png(text)
+    for headers in ({}, {"Authorization": "Bearer expired-or-forged"}):
+        response = await client.post("/app/decode-qr", content=png, headers={**headers, "Content-Type": "image/png"})
+        assert response.status_code == 401
+        assert response.headers["content-type"].startswith("application/problem+json")
+    for who in ("cashier", "admin"):
+        response = await client.post("/app/decode-qr", content=png, headers={**world.headers(who), "Content-Type": "image/png"})
+        assert response.status_code == 403, who
+    response = await client.post("/app/decode-qr", content=png, headers={**world.headers("shopper"), "Content-Type": "image/png"})
+    assert response.status_code == 200 and response.json() == {"text": text}
 
 
 def test_the_app_is_a_client_of_the_api_not_of_backend_services() -> None:

@@ -13,9 +13,15 @@ import pytest
 import segno
 from PIL import Image
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 import merchant_app
+from backend.core.db import transaction
 from merchant_app.decode import MAX_UPLOAD_BYTES
 from merchant_app.texts import TEXTS
+from tests.fixtures.auth import create_pos_key
+from tests.fixtures.factories import World
+from tests.fixtures.till import set_merchant_status
 
 APP_DIR = Path(merchant_app.__file__).resolve().parent
 PAGES = {
@@ -286,16 +292,22 @@ def test_the_app_is_a_client_of_the_api_only() -> None:
 # ------------------------------------------------------------------- QR decoder
 
 
-async def test_decoder_reads_a_qr_png(client: httpx.AsyncClient) -> None:
+@pytest.fixture
+def staff(world: World) -> dict[str, str]:
+    """The decoder takes the till's sign-in, like the API it sits next to."""
+    return world.headers("cashier")
+
+
+async def test_decoder_reads_a_qr_png(client: httpx.AsyncClient, staff: dict[str, str]) -> None:
     text = "KPW1:eyJhbGciOiJIUzI1NiJ9.test-token.signature"
     response = await client.post(
-        "/merchant/decode-qr", content=qr_png(text), headers={"Content-Type": "image/png"}
+        "/merchant/decode-qr", content=qr_png(text), headers={**staff, "Content-Type": "image/png"}
     )
     assert response.status_code == 200
     assert response.json() == {"text": text}
 
 
-async def test_decoder_reads_a_downscaled_jpeg_camera_frame(client: httpx.AsyncClient) -> None:
+async def test_decoder_reads_a_downscaled_jpeg_camera_frame(client: httpx.AsyncClient, staff: dict[str, str]) -> None:
     # What the page sends: the QR somewhere in a grey 640x480 frame, JPEG-compressed.
     code = Image.open(io.BytesIO(qr_png("KPC1:2000000000018", scale=5))).convert("RGB")
     frame = Image.new("RGB", (640, 480), (128, 128, 128))
@@ -303,47 +315,47 @@ async def test_decoder_reads_a_downscaled_jpeg_camera_frame(client: httpx.AsyncC
     buffer = io.BytesIO()
     frame.save(buffer, format="JPEG", quality=75)
     response = await client.post(
-        "/merchant/decode-qr", content=buffer.getvalue(), headers={"Content-Type": "image/jpeg"}
+        "/merchant/decode-qr", content=buffer.getvalue(), headers={**staff, "Content-Type": "image/jpeg"}
     )
     assert response.status_code == 200
     assert response.json() == {"text": "KPC1:2000000000018"}
 
 
-async def test_decoder_answers_null_for_a_frame_without_a_code(client: httpx.AsyncClient) -> None:
+async def test_decoder_answers_null_for_a_frame_without_a_code(client: httpx.AsyncClient, staff: dict[str, str]) -> None:
     buffer = io.BytesIO()
     Image.new("RGB", (320, 240), (240, 240, 240)).save(buffer, format="JPEG")
     response = await client.post(
-        "/merchant/decode-qr", content=buffer.getvalue(), headers={"Content-Type": "image/jpeg"}
+        "/merchant/decode-qr", content=buffer.getvalue(), headers={**staff, "Content-Type": "image/jpeg"}
     )
     assert response.status_code == 200
     assert response.json() == {"text": None}
 
 
-async def test_decoder_rejects_junk(client: httpx.AsyncClient) -> None:
+async def test_decoder_rejects_junk(client: httpx.AsyncClient, staff: dict[str, str]) -> None:
     for body in (b"not a picture at all", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, b""):
         response = await client.post(
-            "/merchant/decode-qr", content=body, headers={"Content-Type": "image/png"}
+            "/merchant/decode-qr", content=body, headers={**staff, "Content-Type": "image/png"}
         )
         assert response.status_code == 422
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.json()["code"] == "image_unreadable"
 
 
-async def test_decoder_takes_images_only(client: httpx.AsyncClient) -> None:
+async def test_decoder_takes_images_only(client: httpx.AsyncClient, staff: dict[str, str]) -> None:
     png = qr_png("KPW1:x")
     for content_type in ("text/plain", "application/octet-stream", "image/svg+xml"):
         response = await client.post(
-            "/merchant/decode-qr", content=png, headers={"Content-Type": content_type}
+            "/merchant/decode-qr", content=png, headers={**staff, "Content-Type": content_type}
         )
         assert response.status_code == 415
         assert response.json()["code"] == "unsupported_media_type"
-    assert (await client.post("/merchant/decode-qr", content=png)).status_code == 415
+    assert (await client.post("/merchant/decode-qr", content=png, headers=staff)).status_code == 415
 
 
-async def test_decoder_refuses_oversize_uploads(client: httpx.AsyncClient) -> None:
+async def test_decoder_refuses_oversize_uploads(client: httpx.AsyncClient, staff: dict[str, str]) -> None:
     big = b"\xff\xd8" + b"\x00" * MAX_UPLOAD_BYTES
     response = await client.post(
-        "/merchant/decode-qr", content=big, headers={"Content-Type": "image/jpeg"}
+        "/merchant/decode-qr", content=big, headers={**staff, "Content-Type": "image/jpeg"}
     )
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
@@ -354,17 +366,42 @@ async def test_decoder_refuses_oversize_uploads(client: httpx.AsyncClient) -> No
             yield b"\x00" * (MAX_UPLOAD_BYTES // 3)
 
     streamed = await client.post(
-        "/merchant/decode-qr", content=chunks(), headers={"Content-Type": "image/jpeg"}
+        "/merchant/decode-qr", content=chunks(), headers={**staff, "Content-Type": "image/jpeg"}
     )
     assert streamed.status_code == 413
 
 
-async def test_decoder_refuses_a_decompression_bomb(client: httpx.AsyncClient) -> None:
+async def test_decoder_refuses_a_decompression_bomb(client: httpx.AsyncClient, staff: dict[str, str]) -> None:
     # A small PNG that would unpack to 16k x 16k pixels.
     buffer = io.BytesIO()
     Image.new("1", (16_000, 16_000), 1).save(buffer, format="PNG")
     assert len(buffer.getvalue()) < MAX_UPLOAD_BYTES
     response = await client.post(
-        "/merchant/decode-qr", content=buffer.getvalue(), headers={"Content-Type": "image/png"}
+        "/merchant/decode-qr", content=buffer.getvalue(), headers={**staff, "Content-Type": "image/png"}
     )
     assert response.status_code == 422
+
+
+async def test_decoder_needs_the_tills_sign_in(
+    client: httpx.AsyncClient, world: World, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    text = "KPW1:eyJhbGciOiJIUzI1NiJ9.signed-in.signature"
+    png = {"content": qr_png(text)}
+    image = {"Content-Type": "image/png"}
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"X-API-Key": "kp_pos_nonsense"}):
+        response = await client.post("/merchant/decode-qr", **png, headers={**headers, **image})
+        assert response.status_code == 401, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+    for who in ("shopper", "admin"):
+        response = await client.post("/merchant/decode-qr", **png, headers={**world.headers(who), **image})
+        assert response.status_code == 403, who
+    async with transaction(sessionmaker) as session:
+        _, raw_key = await create_pos_key(
+            session, tenant_id=world.tenant.id, merchant_id=world.bakery.id, commit=False
+        )
+    for headers in (world.headers("cashier"), world.headers("owner"), {"X-API-Key": raw_key}):
+        response = await client.post("/merchant/decode-qr", **png, headers={**headers, **image})
+        assert response.status_code == 200 and response.json() == {"text": text}
+    await set_merchant_status(sessionmaker, world.bakery.id, "suspended")
+    response = await client.post("/merchant/decode-qr", **png, headers={**world.headers("cashier"), **image})
+    assert response.status_code == 403 and response.json()["code"] == "merchant_suspended"

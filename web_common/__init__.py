@@ -8,10 +8,11 @@ services. Each app calls ``install_common(app)`` once, which serves these files 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -76,6 +77,21 @@ def render_shell(
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Language"] = HTML_LANG[lang]
     return response
+
+
+def require_sign_in(*roles: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency for an app's own endpoint: the caller must be signed in to the API
+    (bearer token or POS key) with one of ``roles``. The check itself belongs to the
+    backend, which puts it on ``app.state``; without it every request is refused."""
+    allowed = frozenset(roles)
+
+    async def signed_in(request: Request) -> Any:
+        authenticate = getattr(request.app.state, "authenticate_web_request", None)
+        if authenticate is None:
+            raise HTTPException(status_code=401, detail="Sign-in is not available here.")
+        return await authenticate(request, roles=allowed)
+
+    return signed_in
 
 
 def install_common(app: FastAPI) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -101,6 +101,19 @@ async def principal_for_own_statements(
     statement routes take this; cashiers and POS keys are refused everywhere."""
     principal = await _authenticated(request, session)
     await ensure_merchant_active(session, principal=principal, owner_may_pass=True)
+    return principal
+
+
+async def authenticate_web_request(request: Request, *, roles: Collection[str]) -> Principal:
+    """Sign-in for the web apps' own endpoints (the camera-frame decoders), which are
+    not ``TransactionalRoute``s: the same check as ``current_principal`` in a short
+    read-only session of its own, closed before the endpoint starts its slow work, so no
+    connection (and on SQLite no lock) is held while a frame is decoded. The apps do not
+    import backend; ``backend.app`` hands them this function (``web_common.require_sign_in``)."""
+    async with request.app.state.read_sessionmaker() as session:
+        principal = await current_principal(request, session)
+    if principal.role not in roles:
+        raise Forbidden("Your role may not do this.")
     return principal
 
 

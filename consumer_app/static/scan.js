@@ -99,9 +99,16 @@ async function decodeOnServer() {
   canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
   const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.75));
   if (!blob) return null;
-  const response = await fetch("/app/decode-qr", { method: "POST", body: blob, headers: { "Content-Type": "image/jpeg" } });
-  if (!response.ok) return null;
-  return (await response.json()).text || null;
+  try {
+    // With the shopper's token, like the API: only a signed-in shopper may send frames.
+    const data = await api.request("POST", "/decode-qr", {
+      base: "/app", body: blob, headers: { "Content-Type": "image/jpeg" },
+    });
+    return (data && data.text) || null;
+  } catch (error) {
+    if (error.status === 422) return null;  // no code in this frame: try the next one
+    throw error;
+  }
 }
 
 async function decodeFrame() {

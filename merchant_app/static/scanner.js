@@ -3,7 +3,7 @@
 // BarcodeDetector the frames are decoded on the device; without it (Chromium on Linux)
 // downscaled JPEG frames go to /merchant/decode-qr until the first hit.
 
-import { $, PREFIX, announce, show, t } from "./till.js";
+import { $, PREFIX, announce, api, show, t } from "./till.js";
 
 const FRAME_EVERY_MS = 400;
 const FRAME_WIDTH = 640;
@@ -95,11 +95,11 @@ export function setupScanner({ onScan }) {
           } else {
             const blob = await frameBlob(canvas);
             if (blob && stream) {
-              const response = await fetch(`${PREFIX}/decode-qr`, { method: "POST", headers: { "Content-Type": "image/jpeg" }, body: blob });
-              if (response.ok) {
-                const data = await response.json();
-                if (data.text && stream) { hit(data.text); return; }
-              }
+              // Signed in like every till call (token or POS key): frames cost server CPU.
+              const data = await api.request("POST", "/decode-qr", {
+                base: PREFIX, body: blob, headers: { "Content-Type": "image/jpeg" },
+              });
+              if (data && data.text && stream) { hit(data.text); return; }
             }
           }
         }

@@ -41,17 +41,20 @@ export class Api {
     this.refreshing = null;
   }
 
-  async request(method, path, { body, idempotencyKey, headers = {}, auth = true, raw = false } = {}) {
+  // `base` reaches an app's own endpoints (e.g. "/merchant") with the same sign-in; a
+  // Blob body (a camera frame) is sent as it is, with the Content-Type given in headers.
+  async request(method, path, { body, idempotencyKey, headers = {}, auth = true, raw = false, base = this.base } = {}) {
+    const binary = typeof Blob !== "undefined" && body instanceof Blob;
     const send = async () => {
       const h = { Accept: "application/json, application/problem+json", ...headers };
-      if (body !== undefined) h["Content-Type"] = "application/json";
+      if (body !== undefined && !binary) h["Content-Type"] = "application/json";
       if (idempotencyKey) h["Idempotency-Key"] = idempotencyKey;
       const tokens = this.session && this.session.tokens;
       if (auth && tokens && tokens.access_token) h.Authorization = `Bearer ${tokens.access_token}`;
       let response;
       try {
-        response = await fetch(this.base + path, {
-          method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin",
+        response = await fetch(base + path, {
+          method, headers: h, body: body === undefined || binary ? body : JSON.stringify(body), credentials: "same-origin",
         });
       } catch (networkError) {
         throw new ApiError(0, { code: "network_error", detail: String(networkError) });
