@@ -86,7 +86,8 @@ class PosApiKey(SQLModel, table=True):
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Failed sign-in attempts per (tenant, subject) to slow down password guessing."""
+    """Failed attempts per (tenant, subject) to slow down guessing: sign-in passwords
+    and short codes typed at a till (backend/auth/throttle.py)."""
 
     __tablename__ = "login_throttle"
     __table_args__ = (UniqueConstraint("tenant_id", "subject"),)

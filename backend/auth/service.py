@@ -9,7 +9,6 @@ those errors carry a ``remember`` step the router runs in a transaction of its o
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import secrets
 import uuid
@@ -49,6 +48,7 @@ from backend.auth.passwords import (
     needs_rehash,
     verify_password_async,
 )
+from backend.auth.throttle import ThrottlePolicy, record_failure, retry_after
 from backend.auth.tokens import issue_access_token
 from backend.config import Settings
 from backend.core.errors import Forbidden, RateLimited
@@ -69,6 +69,7 @@ STAFF_ROLES_BY_ADMIN = frozenset(
 MAX_LOGIN_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
+LOGIN_THROTTLE = ThrottlePolicy(max_failures=MAX_LOGIN_FAILURES, window=FAILURE_WINDOW, lockout=LOCKOUT)
 
 # Deliberately loose: the only real test of an address is mail arriving there.
 _EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -277,45 +278,17 @@ def _throttle_subject(email: str) -> str:
     return f"email:{email}"[:300]
 
 
-async def _locked_throttle(
-    session: AsyncSession, *, tenant_id: int, subject: str
-) -> LoginThrottle | None:
-    return await session.scalar(
-        select(LoginThrottle)
-        .where(LoginThrottle.tenant_id == tenant_id, LoginThrottle.subject == subject)
-        .with_for_update()
-    )
-
-
 async def record_login_failure(
     session: AsyncSession, *, tenant_id: int, email: str, now: datetime | None = None
 ) -> LoginThrottle:
     """Count one failed sign-in; the fifth within the window locks the address."""
-    now = now or utcnow()
-    subject = _throttle_subject(normalise_email(email))
-    throttle = await _locked_throttle(session, tenant_id=tenant_id, subject=subject)
-    if throttle is None:
-        try:
-            async with session.begin_nested():
-                throttle = LoginThrottle(
-                    tenant_id=tenant_id, subject=subject, failures=0, window_started_at=now
-                )
-                session.add(throttle)
-        except IntegrityError:
-            # Another failed attempt inserted the row first; count on that one.
-            throttle = await _locked_throttle(session, tenant_id=tenant_id, subject=subject)
-            assert throttle is not None
-    window_over = throttle.window_started_at + FAILURE_WINDOW <= now
-    lock_over = throttle.locked_until is not None and throttle.locked_until <= now
-    if window_over or lock_over:
-        throttle.failures = 0
-        throttle.window_started_at = now
-        throttle.locked_until = None
-    throttle.failures += 1
-    if throttle.failures >= MAX_LOGIN_FAILURES:
-        throttle.locked_until = now + LOCKOUT
-    await session.flush()
-    return throttle
+    return await record_failure(
+        session,
+        tenant_id=tenant_id,
+        subject=_throttle_subject(normalise_email(email)),
+        policy=LOGIN_THROTTLE,
+        now=now,
+    )
 
 
 async def authenticate(
@@ -337,10 +310,10 @@ async def authenticate(
     )
     now = utcnow()
     if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
-        retry_after = max(1, math.ceil((throttle.locked_until - now).total_seconds()))
+        wait = retry_after(throttle.locked_until, now)
         raise RateLimited(
-            f"Too many failed sign-ins for this address; try again in {retry_after} seconds.",
-            retry_after=retry_after,
+            f"Too many failed sign-ins for this address; try again in {wait} seconds.",
+            retry_after=wait,
         )
     user = await session.scalar(
         select(User).where(User.tenant_id == tenant.id, User.email == email)

@@ -52,7 +52,7 @@ async def identify(
     now: datetime,
 ) -> Identified:
     scanned = await resolve_scan(
-        session, tenant_id=till.tenant.id, scan=scan, settings=settings, now=now
+        session, tenant_id=till.tenant.id, scan=scan, settings=settings, now=now, till=till
     )  # type: ignore[arg-type]
     if purpose == "earn":
         return Identified(scanned=scanned, needs_pin=False, available_points=None)
@@ -163,7 +163,7 @@ async def earn(
     if replay is not None:
         return replay
     scanned = await resolve_scan(
-        session, tenant_id=tenant_id, scan=scan, settings=settings, now=now
+        session, tenant_id=tenant_id, scan=scan, settings=settings, now=now, till=till
     )
     points, rate = earn_points(till.tenant, till.merchant, purchase_cents)
     wallet = await wallet_account(session, tenant_id=tenant_id, shopper_id=scanned.shopper_id)

@@ -8,13 +8,30 @@ They are not 401s: the cashier's own session is fine, only the scanned code is n
 from __future__ import annotations
 
 from backend.auth.errors import MerchantSuspended as MerchantInactive
-from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
+from backend.core.errors import (
+    Conflict,
+    DomainError,
+    DurableFailure,
+    Forbidden,
+    NotFound,
+    RateLimited,
+)
 
 
 class ScanUnreadable(DomainError):
     status = 422
     code = "scan_unreadable"
     title = "This code is not a Kernpunt wallet, card or claim code"
+
+
+class ShortCodeUnknown(DurableFailure, ScanUnreadable):
+    """A typed short code that matches no wallet code: ``scan_unreadable`` for the app,
+    and one more failed guess counted after the rollback (see ``backend.till.scan``)."""
+
+
+class TooManyAttempts(RateLimited):
+    code = "too_many_attempts"
+    title = "Too many unknown short codes were typed here; scan the QR code or wait"
 
 
 class ScanTampered(DomainError):

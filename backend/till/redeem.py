@@ -75,7 +75,7 @@ async def redeem(
             )
         return existing, True
     scanned = await resolve_scan(
-        session, tenant_id=tenant_id, scan=scan, settings=settings, now=now
+        session, tenant_id=tenant_id, scan=scan, settings=settings, now=now, till=till
     )
     ensure_token_unspent(scanned)
     await check_card_pin(session, scanned=scanned, pin=pin, now=now)

@@ -52,6 +52,7 @@ from backend.till.errors import (
     ScanUnreadable,
     ScanUsed,
     ShopperRequired,
+    TooManyAttempts,
     UndoWindowPassed,
 )
 from backend.till.schemas import (
@@ -96,7 +97,7 @@ AUTH = (
     MerchantSuspended,
 )
 KEYED = (*AUTH, IdempotencyKeyMissing, IdempotencyKeyInvalid, IdempotencyKeyReused)
-SCAN = (ScanUnreadable, ScanTampered, ScanForeign, ScanExpired)
+SCAN = (ScanUnreadable, ScanTampered, ScanForeign, ScanExpired, TooManyAttempts)
 
 
 def _settings(request: Request) -> Settings:

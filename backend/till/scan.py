@@ -10,17 +10,33 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.throttle import (
+    ThrottlePolicy,
+    locked_until,
+    record_failure,
+    retry_after,
+    seconds_locked,
+)
 from backend.config import Settings
 from backend.ledger.models import Account
 from backend.ledger.service import find_account
 from backend.till.codes import format_short_code, normalise_short_code
-from backend.till.errors import ScanExpired, ScanTampered, ScanUnreadable, ScanUsed
+from backend.till.context import Till
+from backend.till.errors import (
+    ScanExpired,
+    ScanTampered,
+    ScanUnreadable,
+    ScanUsed,
+    ShortCodeUnknown,
+    TooManyAttempts,
+)
 from backend.till.models import WalletToken
 from backend.till.tokens import CARD_PREFIX, CLAIM_PREFIX, WALLET_PREFIX, WALLET_TYP, verify
 from backend.wallets.models import Shopper
@@ -48,8 +64,15 @@ def card_display(number: str) -> str:
 
 
 async def resolve_scan(
-    session: AsyncSession, *, tenant_id: int, scan: str, settings: Settings, now: datetime
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    scan: str,
+    settings: Settings,
+    now: datetime,
+    till: Till,
 ) -> Scanned:
+    """What ``scan`` stands for; ``till`` is who typed it, for the short-code limits."""
     text = scan.strip()
     prefix = text[:5].upper()
     if prefix == WALLET_PREFIX:
@@ -69,7 +92,7 @@ async def resolve_scan(
     short_code = normalise_short_code(text)
     if short_code is not None:
         token = await _wallet_token_from_short_code(
-            session, tenant_id=tenant_id, short_code=short_code, now=now
+            session, tenant_id=tenant_id, short_code=short_code, now=now, till=till
         )
         return await _wallet_scan(session, tenant_id=tenant_id, token=token)
     raise ScanUnreadable(
@@ -98,20 +121,65 @@ async def _wallet_token_from_qr(
     return row
 
 
+# A short code is 40 random bits alive for a minute, so guessing one is hopeless; the
+# limits make sure of it without getting in a cashier's way (a typo costs one attempt,
+# an expired code none). Counted per till key or user and, so that many keys or staff
+# cannot add up, per shop. A lock refuses known codes too: a guesser must learn nothing.
+SHORT_CODE_PER_TYPIST = ThrottlePolicy(
+    max_failures=10, window=timedelta(minutes=10), lockout=timedelta(minutes=10)
+)
+SHORT_CODE_PER_SHOP = ThrottlePolicy(
+    max_failures=30, window=timedelta(minutes=10), lockout=timedelta(minutes=10)
+)
+
+
+def short_code_limits(till: Till) -> list[tuple[str, ThrottlePolicy]]:
+    """The throttle subjects a short code typed at ``till`` counts against."""
+    if till.pos_key_id is not None:
+        typist = f"short_code:key:{till.pos_key_id}"
+    else:
+        typist = f"short_code:user:{till.user_id}"
+    return [(typist, SHORT_CODE_PER_TYPIST), (f"short_code:merchant:{till.merchant_id}", SHORT_CODE_PER_SHOP)]
+
+
+async def _count_failed_short_code(
+    session: AsyncSession, *, tenant_id: int, limits: list[tuple[str, ThrottlePolicy]], now: datetime
+) -> None:
+    # Always typist before shop: two failures at once lock their rows in the same order.
+    for subject, policy in limits:
+        await record_failure(session, tenant_id=tenant_id, subject=subject, policy=policy, now=now)
+
+
+def _too_many(wait: int) -> TooManyAttempts:
+    return TooManyAttempts(
+        f"Too many unknown codes were typed here; scan the QR code, or type again in {wait} seconds.",
+        retry_after=wait,
+    )
+
+
 async def _wallet_token_from_short_code(
-    session: AsyncSession, *, tenant_id: int, short_code: str, now: datetime
+    session: AsyncSession, *, tenant_id: int, short_code: str, now: datetime, till: Till
 ) -> WalletToken:
-    row = (
+    limits = short_code_limits(till)
+    subjects = [subject for subject, _ in limits]
+    # The lock is asked in the lookup's own statement: a right code costs no extra query.
+    found = (
         await session.execute(
-            select(WalletToken).where(
+            select(WalletToken, locked_until(tenant_id=tenant_id, subjects=subjects, now=now)).where(
                 WalletToken.tenant_id == tenant_id, WalletToken.short_code == short_code
             )
         )
-    ).scalar_one_or_none()
-    if row is None:
-        raise ScanUnreadable(
+    ).first()
+    if found is None:
+        wait = await seconds_locked(session, tenant_id=tenant_id, subjects=subjects, now=now)
+        if wait is not None:
+            raise _too_many(wait)
+        raise ShortCodeUnknown(
             f"No wallet code {format_short_code(short_code)}; check the code on the phone."
-        )
+        ).with_memory(partial(_count_failed_short_code, tenant_id=tenant_id, limits=limits, now=now))
+    row, lock_ends = found
+    if lock_ends is not None:
+        raise _too_many(retry_after(lock_ends, now))
     if row.expires_at <= now:
         raise ScanExpired(f"Code {format_short_code(short_code)} has expired; ask for a fresh one.")
     return row
