@@ -1,7 +1,9 @@
-"""Background jobs inside the server: sealing the hash chain and expiring holds.
+"""Background jobs inside the server: sealing the hash chain, expiring holds, deleting
+stale wallet and refresh tokens.
 
 Each run is its own short transaction. Several workers may run them at once: the chain
-head row lock and the conditional hold updates make concurrent runs harmless.
+head row lock and the conditional hold updates make concurrent runs harmless, and a
+row two workers both try to delete is simply gone for the second.
 """
 
 from __future__ import annotations
@@ -24,10 +26,15 @@ logger = logging.getLogger("kernpunt.jobs")
 
 
 async def run_once(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings | None = None, *, full_scan: bool = False
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings | None = None,
+    *,
+    full_scan: bool = False,
+    housekeeping: bool = True,
 ) -> dict[str, int]:
     """One round of every job. ``full_scan`` makes the sealer look at the whole ledger
-    instead of a window behind its newest link (for transfers stamped long ago)."""
+    instead of a window behind its newest link (for transfers stamped long ago);
+    ``housekeeping`` deletes stale refresh tokens (the scheduler does so now and then)."""
     sealed = expired = 0
     async with transaction(sessionmaker) as session:
         tenants = await tenant_ids(session)
@@ -48,11 +55,22 @@ async def run_once(
                     await backoff(attempt)
                     continue
                 raise
+    refresh_tokens = 0
+    if housekeeping:
+        from backend.auth.housekeeping import purge_refresh_tokens
+
+        refresh_tokens = await purge_refresh_tokens(sessionmaker)
     settings = settings or get_settings()
     expired_points = await _expiry_step(sessionmaker, settings)
     # Mail goes out last: a failing SMTP server must not hold up sealing or hold expiry.
     emails = await deliver_pending(sessionmaker, settings=settings, limit=100)
-    return {"sealed": sealed, "expired_holds": expired, "expired_points": expired_points, "emails": emails}
+    return {
+        "sealed": sealed,
+        "expired_holds": expired,
+        "expired_points": expired_points,
+        "emails": emails,
+        "refresh_tokens_deleted": refresh_tokens,
+    }
 
 
 _last_expiry_run: float | None = None
@@ -77,13 +95,21 @@ async def _expiry_step(sessionmaker: async_sessionmaker[AsyncSession], settings:
 # then every so often it scans the whole ledger, so a transfer stamped earlier than that
 # window (a late commit, an imported history) is sealed all the same.
 FULL_SCAN_EVERY_RUNS = 300
+# Stale refresh tokens pile up slowly (a row per sign-in or refresh); every 300 runs
+# (about ten minutes at the default interval) is often enough, and runs at start-up.
+HOUSEKEEPING_EVERY_RUNS = 300
 
 
 async def run_scheduler(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
     runs = 0
     while True:
         try:
-            result = await run_once(sessionmaker, settings, full_scan=runs % FULL_SCAN_EVERY_RUNS == 0)
+            result = await run_once(
+                sessionmaker,
+                settings,
+                full_scan=runs % FULL_SCAN_EVERY_RUNS == 0,
+                housekeeping=runs % HOUSEKEEPING_EVERY_RUNS == 0,
+            )
             if any(result.values()):
                 logger.debug("jobs ran", extra=result)
         except asyncio.CancelledError:

@@ -56,7 +56,9 @@ class RefreshToken(SQLModel, table=True):
     """
 
     __tablename__ = "refresh_token"
-    __table_args__ = (Index(None, "family_id"),)
+    # expires_at and revoked_at: the clean-up job finds stale rows by them
+    # (backend/auth/housekeeping.py) without scanning the table.
+    __table_args__ = (Index(None, "family_id"), Index(None, "expires_at"), Index(None, "revoked_at"))
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
     tenant_id: int = Field(foreign_key="tenant.id", sa_type=BigInteger)

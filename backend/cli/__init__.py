@@ -6,7 +6,7 @@ group in ``backend.cli.base``; importing them here is what makes them exist.
 
 from __future__ import annotations
 
-from backend.cli import expiry, ledger, people, reports, server  # noqa: F401  (registers the commands)
+from backend.cli import expiry, housekeeping, ledger, people, reports, server  # noqa: F401  (registers the commands)
 from backend.cli.base import CliError, cli  # noqa: F401  (public)
 
 

@@ -125,9 +125,12 @@ def jobs() -> None:
 
 @jobs.command("run-once")
 def jobs_run_once() -> None:
-    """Expire overdue till holds and seal new transfers, once, for every municipality."""
+    """Expire overdue till holds, seal new transfers and delete stale tokens, once."""
     from backend.jobs import run_once
 
     result = run_with_database(load_settings(), run_once)
-    click.echo(f"expired {result['expired_holds']} hold(s), sealed {result['sealed']} transfer(s)")
+    click.echo(
+        f"expired {result['expired_holds']} hold(s), sealed {result['sealed']} transfer(s), "
+        f"deleted {result['refresh_tokens_deleted']} stale refresh token(s)"
+    )
 
