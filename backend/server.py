@@ -32,8 +32,14 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int, uvicorn_options: dict[str, Any]) -> None:
+def _worker(host: str, port: int, uvicorn_options: dict[str, Any], ready: Any) -> None:
     import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                ready.set()  # tells the parent this worker got past start-up
 
     from backend.config import get_settings
     from backend.core.logging import configure_logging
@@ -42,7 +48,7 @@ def _worker(host: str, port: int, uvicorn_options: dict[str, Any]) -> None:
     configure_logging(level=settings.log_level, json_logs=settings.log_json)
     sock = _listening_socket(host, port)
     config = uvicorn.Config("backend.app:app_factory", factory=True, **uvicorn_options)
-    uvicorn.Server(config).run(sockets=[sock])
+    Server(config).run(sockets=[sock])
 
 
 def run_workers(*, host: str, port: int, workers: int, uvicorn_options: dict[str, Any]) -> None:
@@ -57,8 +63,11 @@ def run_workers(*, host: str, port: int, workers: int, uvicorn_options: dict[str
     processes: list[multiprocessing.process.BaseProcess] = []
     stopping = False
 
-    def start() -> multiprocessing.process.BaseProcess:
-        process = context.Process(target=_worker, args=(host, port, uvicorn_options), daemon=False)
+    readiness: dict[int, Any] = {}
+
+    def start(index: int) -> multiprocessing.process.BaseProcess:
+        readiness[index] = context.Event()
+        process = context.Process(target=_worker, args=(host, port, uvicorn_options, readiness[index]), daemon=False)
         process.start()
         return process
 
@@ -71,27 +80,26 @@ def run_workers(*, host: str, port: int, workers: int, uvicorn_options: dict[str
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    processes.extend(start() for _ in range(workers))
-    started_at = {index: time.monotonic() for index in range(workers)}
-    quick_deaths = 0
+    processes.extend(start(index) for index in range(workers))
+    failed_starts = 0
     exit_code = 0
     while not stopping:
         time.sleep(0.5)
         for index, process in enumerate(processes):
             if process.is_alive() or stopping:
                 continue
-            # A worker that dies right after starting (an import error, a bad setting)
-            # will die again: give up instead of restarting it forever.
-            if time.monotonic() - started_at[index] < 10:
-                quick_deaths += 1
-            if quick_deaths >= 3 * workers:
+            # A worker that dies before it ever served (an import error, a bad setting)
+            # will die again: give up instead of restarting it forever. However slow the
+            # start-up (a busy machine), a worker that never got ready counts.
+            if not readiness[index].is_set():
+                failed_starts += 1
+            if failed_starts >= 3 * workers:
                 logger.error("workers keep exiting at start-up (last exit code %s); stopping", process.exitcode)
                 exit_code = 1
                 stop(signal.SIGTERM, None)
                 break
             logger.warning("worker %s exited with %s; starting a new one", process.pid, process.exitcode)
-            processes[index] = start()
-            started_at[index] = time.monotonic()
+            processes[index] = start(index)
     deadline = time.monotonic() + 30
     for process in processes:
         process.join(max(0.1, deadline - time.monotonic()))
