@@ -185,17 +185,12 @@ def month_mask(span: Span) -> ColumnElement[int]:
     )
 
 
-def _seen(days: Any, bits: Any) -> Any:
-    return func.max(case((days.bitwise_and(bits) != 0, 1), else_=0))
-
-
-ACTIVE = ("earn_days", "redeem_days")
 
 
 async def shopper_counts(session: AsyncSession, *, tenant_id: int, cur: Span, prev: Span, before: Span,
                          shopper_table: Any, new_in: dict[str, ColumnElement[bool]]) -> dict[str, int]:
     query = shopper_counts_query(tenant_id=tenant_id, cur=cur, prev=prev, before=before, shopper_table=shopper_table,
-                                 new_in=new_in)
+                                 new_in=new_in, dialect=session.bind.dialect.name)
     row = (await session.execute(query)).one()
     return {name: int(value or 0) for name, value in zip(COUNT_NAMES, row, strict=True)}
 
@@ -205,26 +200,33 @@ COUNT_NAMES = ("c", "p", "b", *(f"{kind}_cur" for kind in KINDS), *(f"{kind}_pre
 
 
 def shopper_counts_query(*, tenant_id: int, cur: Span, prev: Span, before: Span, shopper_table: Any,
-                         new_in: dict[str, ColumnElement[bool]]) -> Any:
+                         new_in: dict[str, ColumnElement[bool]], dialect: str) -> Any:
     """Distinct shoppers: active in each period, returning, new, and per kind (for k-anonymity).
 
     ``new_in`` maps "cur"/"prev" to a condition on ``shopper_table`` (signed up in that period).
     """
-    # Each period's day bits of the row's month, worked out once per row (MATERIALIZED keeps
-    # both databases from inlining the CASE into every flag below).
     rows = (
         select(sm.c.shopper_id, sm.c.earn_days.bitwise_or(sm.c.redeem_days).label("active"),
                *(sm.c[f"{kind}_days"] for kind in KINDS),
                month_mask(cur).label("in_cur"), month_mask(prev).label("in_prev"), month_mask(before).label("in_before"))
         .where(sm.c.tenant_id == tenant_id, sm.c.month.between(before.start.replace(day=1), cur.end.replace(day=1)))
-        .cte("shopper_month_bits")
-        .prefix_with("MATERIALIZED")
     )
-    r = rows.c
+    # Each period's day bits of the row's month are worked out once per row: kept from being
+    # inlined into every flag below by OFFSET 0 (PostgreSQL) or MATERIALIZED (SQLite).
+    if dialect == "postgresql":
+        r = rows.offset(0).subquery("shopper_month_bits").c
+
+        def seen(days: Any, bits: Any) -> Any:  # one cheap bitwise-OR aggregate per flag
+            return case((func.bit_or(days.bitwise_and(bits)) != 0, 1), else_=0)
+    else:
+        r = rows.cte("shopper_month_bits").prefix_with("MATERIALIZED").c
+
+        def seen(days: Any, bits: Any) -> Any:  # SQLite has no bit_or aggregate
+            return func.max(case((days.bitwise_and(bits) != 0, 1), else_=0))
     flags = {
-        "c": _seen(r.active, r.in_cur), "p": _seen(r.active, r.in_prev), "b": _seen(r.active, r.in_before),
-        **{f"{kind}_cur": _seen(r[f"{kind}_days"], r.in_cur) for kind in KINDS},
-        **{f"{kind}_prev": _seen(r[f"{kind}_days"], r.in_prev) for kind in KINDS},
+        "c": seen(r.active, r.in_cur), "p": seen(r.active, r.in_prev), "b": seen(r.active, r.in_before),
+        **{f"{kind}_cur": seen(r[f"{kind}_days"], r.in_cur) for kind in KINDS},
+        **{f"{kind}_prev": seen(r[f"{kind}_days"], r.in_prev) for kind in KINDS},
     }
     per_shopper = (
         select(r.shopper_id, *(flag.label(name) for name, flag in flags.items()))
