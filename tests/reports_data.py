@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,3 +128,45 @@ async def hand_computed_town(session: AsyncSession, tenant: Tenant) -> Town:
     await redeem(session, town, "S1", "Boekhandel", "2026-03-14T10:00", 25)
     await expire(session, town, "S1", "2026-03-15T03:00", 5)
     return town
+
+
+async def random_stream(sessionmaker: Any, tenant: Tenant, *, seed: int, people: int, steps: int, start: datetime,
+                        minutes_apart: int, joined_every_days: int = 0) -> None:
+    """Earns, redemptions, (partial) reversals, bonuses and expiries at random, one transaction each.
+
+    Time moves forward as in real life (the source of a redemption is the latest earn *by
+    time*); a step the ledger refuses (insufficient points) is rolled back and skipped.
+    """
+    from backend.core.db import transaction
+    from backend.ledger.errors import InsufficientFunds
+
+    rng = random.Random(seed)
+    async with transaction(sessionmaker) as session:
+        town = await new_town(session, tenant)
+        for i in range(people):
+            joined = datetime(2026, 1, 1, 9) + timedelta(days=joined_every_days * i)
+            await add_shopper(session, town, f"P{i}", rng.choice(["Sint-Gillis", "Meerdonk", None]), joined.isoformat())
+    earns: list[int] = []
+    redeems: list[int] = []
+    for step in range(steps):
+        at = (start + timedelta(minutes=minutes_apart * step)).isoformat()
+        shopper, shop = f"P{rng.randrange(people)}", rng.choice(["Bakkerij", "Boekhandel"])
+        action = rng.random()
+        async with transaction(sessionmaker) as session:
+            try:
+                if action < 0.5:
+                    earns.append(await earn(session, town, shopper, shop, at, rng.randrange(100, 9000)))
+                elif action < 0.67:
+                    redeems.append(await redeem(session, town, shopper, shop, at, rng.randrange(1, 30)))
+                elif action < 0.8 and earns:
+                    # A full reversal empties a day; a partial one (or a refund of some cents) does not.
+                    await reverse(session, town, earns.pop(rng.randrange(len(earns))), at,
+                                  amount=rng.choice([None, None, 1]), meta=rng.choice([{}, {"refund_cents": 150}]))
+                elif action < 0.88 and redeems:
+                    await reverse(session, town, redeems.pop(), at, amount=rng.choice([None, 1]))
+                elif action < 0.95:
+                    await bonus(session, town, shopper, shop, at, rng.randrange(1, 20))
+                else:
+                    await expire(session, town, shopper, at, 1)
+            except InsufficientFunds:
+                await session.rollback()

@@ -2,56 +2,25 @@
 
 from __future__ import annotations
 
-import random
 import re
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 
 from backend.campaigns.models import Campaign
 from backend.core.db import transaction
 from backend.demo.large import generate_large_town
-from backend.ledger.errors import InsufficientFunds
 from backend.ledger.models import Transfer
 from backend.ledger.verify import verify_tenant
 from backend.reports.rollup import check
 from tests.conftest import make_settings
-from tests.reports_data import add_shopper, bonus, earn, expire, new_town, redeem, reverse
+from tests.reports_data import add_shopper, earn, new_town, random_stream
 
 
 async def test_rollup_equals_recomputation_after_a_random_stream(world, sessionmaker) -> None:
-    rng = random.Random(7)
-    async with transaction(sessionmaker) as session:
-        town = await new_town(session, world.tenant)
-        for i in range(4):
-            await add_shopper(session, town, f"P{i}", rng.choice(["Sint-Gillis", "Meerdonk", None]),
-                              "2026-01-01T09:00")
-    earns: list[int] = []
-    redeems: list[int] = []
-    for step in range(80):
-        # Time moves forward as in real life (the source of a redemption is the latest earn *by time*).
-        at = (datetime(2026, 3, 1, 8) + timedelta(minutes=397 * step)).isoformat()
-        shopper, shop = f"P{rng.randrange(4)}", rng.choice(["Bakkerij", "Boekhandel"])
-        action = rng.random()
-        async with transaction(sessionmaker) as session:
-            try:
-                if action < 0.5:
-                    earns.append(await earn(session, town, shopper, shop, at, rng.randrange(100, 9000)))
-                elif action < 0.7:
-                    redeems.append(await redeem(session, town, shopper, shop, at, rng.randrange(1, 30)))
-                elif action < 0.8 and earns:
-                    target = earns.pop(rng.randrange(len(earns)))
-                    await reverse(session, town, target, at, amount=rng.choice([None, 1]),
-                                  meta=rng.choice([{}, {"refund_cents": 150}]))
-                elif action < 0.88 and redeems:
-                    await reverse(session, town, redeems.pop(), at, amount=rng.choice([None, 1]))
-                elif action < 0.95:
-                    await bonus(session, town, shopper, shop, at, rng.randrange(1, 20))
-                else:
-                    await expire(session, town, shopper, at, 1)
-            except InsufficientFunds:
-                await session.rollback()
+    await random_stream(sessionmaker, world.tenant, seed=7, people=4, steps=80, start=datetime(2026, 3, 1, 8),
+                        minutes_apart=397)
     async with sessionmaker() as session:
         report = await check(session, tenant_id=world.tenant.id)
         assert report.ok, report.differences
