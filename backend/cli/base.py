@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,6 +33,17 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 class CliError(click.ClickException):
     """A one-line failure message, exit code 1."""
+
+
+def parse_now(now_text: str | None) -> datetime:
+    """A ``--now`` option: ISO 8601, UTC when it names no zone; the current time when not given."""
+    from backend.core.types import utcnow
+
+    try:
+        now = datetime.fromisoformat(now_text) if now_text else utcnow()
+    except ValueError as exc:
+        raise CliError(f"--now {now_text!r} is not an ISO 8601 date/time") from exc
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now
 
 
 class KernpuntGroup(click.Group):

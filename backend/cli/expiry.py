@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.cli.base import CliError, load_settings, run_with_database
+from backend.cli.base import load_settings, parse_now, run_with_database
 from backend.cli.ledger import _selected_tenants, jobs
 
 
@@ -17,15 +15,9 @@ from backend.cli.ledger import _selected_tenants, jobs
 @click.option("--no-notices", is_flag=True, help="Do not queue the 30-day warning e-mails.")
 def jobs_expire(now_text: str | None, tenant_slug: str | None, no_notices: bool) -> None:
     """Expire lapsed points (one transfer per wallet and day; running twice changes nothing)."""
-    from backend.core.types import utcnow
     from backend.expiry.service import run_expiry
 
-    try:
-        now = datetime.fromisoformat(now_text) if now_text else utcnow()
-    except ValueError as exc:
-        raise CliError(f"--now {now_text!r} is not an ISO 8601 date/time") from exc
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
+    now = parse_now(now_text)
 
     async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> object:
         tenants = await _selected_tenants(sessionmaker, tenant_slug)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.cli.base import CliError, load_settings, run_with_database
+from backend.cli.base import load_settings, parse_now, run_with_database
 from backend.cli.ledger import jobs
 
 
@@ -26,14 +26,8 @@ def jobs_purge_refresh_tokens(retention_days: int | None, now_text: str | None) 
     replayed one is what ends a session somebody copied.
     """
     from backend.auth.housekeeping import REFRESH_TOKEN_RETENTION, purge_refresh_tokens
-    from backend.core.types import utcnow
 
-    try:
-        now = datetime.fromisoformat(now_text) if now_text else utcnow()
-    except ValueError as exc:
-        raise CliError(f"--now {now_text!r} is not an ISO 8601 date/time") from exc
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
+    now = parse_now(now_text)
     retention = timedelta(days=retention_days) if retention_days else REFRESH_TOKEN_RETENTION
 
     async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
