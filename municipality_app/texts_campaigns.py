@@ -55,6 +55,7 @@ _T: dict[str, tuple[str, str, str]] = {
     "camp_when": ("Wanneer", "Quand", "When"),
     "camp_budget": ("Budget", "Budget", "Budget"),
     "camp_budget_text": ("{used} gebruikt · {left} over (van {funded})", "{used} utilisés · {left} restants (sur {funded})", "{used} used · {left} left (of {funded})"),
+    "camp_budget_kept": ("waarvan {kept} bij klanten gebleven na een annulering", "dont {kept} restés chez les clients après une annulation", "of which {kept} stayed with shoppers after an undo"),
     "camp_bonus_multiplier": ("{percent} % van de punten", "{percent} % des points", "{percent}% of the points"),
     "camp_bonus_fixed": ("+{points} punten", "+{points} points", "+{points} points"),
     "camp_from": ("vanaf {start}", "à partir du {start}", "from {start}"),

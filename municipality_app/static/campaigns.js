@@ -51,6 +51,14 @@ function budgetCell(c) {
   text.dataset.testid = "camp-budget";
   text.textContent = format(t.camp_budget_text, { used: number(used), left: number(b.left), funded: number(b.funded) });
   td.append(bar, text);
+  // Bonus points a shopper had already spent when the purchase was undone stay spent.
+  if (b.bonus_kept > 0) {
+    const kept = document.createElement("div");
+    kept.className = "hint";
+    kept.dataset.testid = "camp-budget-kept";
+    kept.textContent = format(t.camp_budget_kept, { kept: number(b.bonus_kept) });
+    td.append(kept);
+  }
   return td;
 }
 

@@ -114,3 +114,34 @@ def test_an_auditor_sees_rules_and_campaigns_read_only(page: Page) -> None:
     expect(page.locator("#camp-table tbody tr, #camp-empty:not([hidden])").first).to_be_visible()
     expect(page.get_by_test_id("camp-new")).to_be_hidden()
     expect(page.get_by_test_id("camp-fund")).to_have_count(0)
+
+
+def test_a_budget_shows_bonus_points_shoppers_kept_after_an_undo(page: Page) -> None:
+    """The list says how much bonus stayed with shoppers (spent before the purchase was undone).
+
+    Such an undo needs a live campaign, a spend and an undo at a till; here a campaign of
+    2099 is created through the API and given a kept amount on its way to the page, the
+    rest of the list is the server's own answer.
+    """
+    login = page.request.post("/api/v1/auth/login", data={
+        "tenant": "sint-gillis-waas", "email": ADMIN.email, "password": ADMIN.password})
+    assert login.ok, login.text()
+    name = "Browsertest bewaarde bonus"
+    created = page.request.post("/api/v1/campaigns", headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+                                data={"name": name, "multiplier_percent": 150, "starts_at": "2099-03-01T00:00",
+                                      "ends_at": "2099-03-15T00:00"})
+    assert created.ok, created.text()
+    campaign_id = created.json()["id"]
+
+    def with_kept_bonus(route: Any) -> None:  # the list shows each campaign's detail
+        response = route.fetch()
+        body = response.json()
+        body["budget"]["bonus_kept"] = 1234
+        route.fulfill(response=response, json=body)
+
+    sign_in(page, "/municipality/campaigns")
+    page.route(re.compile(rf".*/api/v1/campaigns/{campaign_id}$"), with_kept_bonus)
+    page.goto("/municipality/campaigns")
+    row = page.locator("tr", has_text=name)
+    expect(row.get_by_test_id("camp-budget-kept")).to_have_text("waarvan 1.234 bij klanten gebleven na een annulering")
+    expect(page.get_by_test_id("camp-budget-kept")).to_have_count(1)  # a campaign with nothing kept says nothing
