@@ -90,6 +90,8 @@ def demo(if_empty: bool, seed: int, shoppers: int | None, merchants: int, months
         f"History {summary.history_start} to {summary.history_end}: {summary.transfers} transfers "
         f"({kinds}), {summary.holds} till holds; {sealed} transfers sealed."
     )
+    if summary.campaigns:
+        click.echo(f"Campaigns: {', '.join(summary.campaigns)}.")
     echo_logins()
 
 

@@ -5,18 +5,24 @@ posted in one transaction (the small demo town) or one transaction per day (a la
 generated town), and so a plan can be checked without a database. The simulator keeps
 every balance in memory and only plans what the ledger will accept: no earn beyond a
 shop's float, no redemption beyond a wallet, no reversal of points already spent.
+
+Campaigns (``backend.demo.town_campaigns``) pay their bonuses on earns and draw more
+visits to the shops they cover; a pilot before the history (``backend.demo.pilot``)
+leaves points that lapse in it, which the nightly expiry run moves to breakage.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from backend.demo import pilot
 from backend.demo.town import TownSpec
-from backend.merchants.models import FUN_SHOPPING, RUN_SHOPPING, MerchantCategory
+from backend.demo.town_campaigns import CampaignBook, TownCampaign, local_dt
+from backend.merchants.models import FUN_SHOPPING, RUN_SHOPPING, Merchant, MerchantCategory
 
 LOCAL_TZ = ZoneInfo("Europe/Brussels")
 SUNDAY = 6
@@ -28,6 +34,7 @@ MIN_REDEEM_POINTS = 100
 REDEEM_CHANCE = 0.3
 PARTIAL_CAPTURE_CHANCE = 0.2
 PAYOUT_AFTER_DAYS = 28
+MAX_RUSH_VISITS = 200  # a campaign's last-day rush (``_rush``) never exceeds this
 VOID_AFTER_DAYS = 14
 
 
@@ -47,6 +54,7 @@ class Earn:
     purchase_cents: int
     points: int
     at: datetime
+    bonuses: tuple[tuple[int, int], ...] = ()  # (campaign index, points) the engine pays on it
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,26 @@ class Reversal:
     reason: str
 
 
-Event = Topup | Earn | Redeem | Payout | Reversal
+@dataclass(frozen=True)
+class Fund:
+    """The municipality puts a campaign's budget in (``fund_campaign``)."""
+
+    key: str
+    campaign: int
+    points: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Expire:
+    """One nightly expiry run that finds lapsed points: per shopper, (lapse day, points)."""
+
+    key: str
+    at: datetime
+    lapsed: tuple[tuple[int, tuple[tuple[date, int], ...]], ...]
+
+
+Event = Topup | Earn | Redeem | Payout | Reversal | Fund | Expire
 
 
 @dataclass
@@ -103,6 +130,8 @@ class HistorySimulator:
         points_per_euro: int,
         point_value_cents: int,
         key_prefix: str,
+        campaigns: Sequence[TownCampaign] = (),
+        expiry_days: int = 0,
     ) -> None:
         self.spec = spec
         self.rng = random.Random(seed)
@@ -121,6 +150,12 @@ class HistorySimulator:
         self.paid_out = False
         self._counter = 0
         self.habits = [self._make_habits(i) for i in range(len(spec.shoppers))]
+        # Transient shop rows: the campaign rules read a shop's category and village.
+        shops = [Merchant(tenant_id=0, name=m.name, category=m.category, village=m.village, address=m.address)
+                 for m in spec.merchants]
+        self.campaigns = CampaignBook(list(campaigns), shops)
+        self.expiry_days = expiry_days
+        self.lots = pilot.WalletLots(len(spec.shoppers), expiry_days=expiry_days) if expiry_days > 0 else None
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -138,7 +173,10 @@ class HistorySimulator:
             if merchant.category not in RUN_SHOPPING and self.rng.random() < 0.4:
                 weight = 0.0  # not everybody goes to every fashion shop or brasserie
             weights.append(weight)
-        return _Habits(visits_per_week=self.rng.uniform(1.0, 4.0), shop_weights=weights)
+        visits_per_week = self.rng.uniform(1.0, 4.0)  # drawn even when fixed: the others' habits stay put
+        if person.visits_per_week is not None:
+            visits_per_week = person.visits_per_week
+        return _Habits(visits_per_week=visits_per_week, shop_weights=weights)
 
     def _local(self, day: date, hour: float) -> datetime:
         seconds = int(hour * 3600) + self.rng.randrange(60)
@@ -171,15 +209,40 @@ class HistorySimulator:
             day = self.start + timedelta(days=offset)
             yield day, self.plan_day(day, offset)
 
+    def pilot(self) -> list[Event]:
+        """The pilot's purchases, ``expiry_days`` before the history (none without expiry)."""
+        if self.lots is None or not pilot.has_pilot(self.expiry_days):
+            return []
+        shops = [m for m, spec in enumerate(self.spec.merchants) if spec.in_pilot]
+        savers = [s for s, spec in enumerate(self.spec.shoppers) if spec.in_pilot]
+        if not shops or not savers:
+            return []
+        days = pilot.pilot_days(self.start, self.expiry_days)
+        events: list[Event] = [self._topup(m, self._local(days[0], 7.0)) for m in shops]
+        visits = []
+        for shopper in savers:
+            for _ in range(self.rng.randint(*pilot.PILOT_EARNS)):
+                day = self.rng.choice(days)
+                open_shops = [m for m in shops if self.spec.merchants[m].closed_weekday != day.weekday()]
+                if open_shops:
+                    merchant = self.rng.choice(open_shops)
+                    visits.append((self._visit_time(merchant, day), shopper, merchant))
+        for at, shopper, merchant in sorted(visits):
+            events.extend(self._earn(at, shopper, merchant, self._purchase_cents(merchant)))
+        return events
+
     def plan_day(self, day: date, offset: int) -> list[Event]:
         events: list[Event] = []
+        if self.lots is not None:
+            events.extend(self._expire(day))
+        for index in self.campaigns.funded_on(day):
+            campaign = self.campaigns.campaigns[index]
+            events.append(Fund(self._key("fund"), index, campaign.budget, campaign.funded_at))
         morning = self._local(day, 7.0)
         for merchant, spec in enumerate(self.spec.merchants):
             package = self.spec.profiles[spec.category].topup_points
             # The first morning every shop buys its float; later it tops up when low.
-            if offset == 0:
-                events.append(self._topup(merchant, morning))
-            elif self.floats[merchant] < package // 3:
+            if offset == 0 or self.floats[merchant] < package // 3:
                 events.append(self._topup(merchant, morning))
         if offset >= PAYOUT_AFTER_DAYS and day.weekday() == 0 and not self.paid_out:
             events.extend(self._payout(day))
@@ -188,23 +251,36 @@ class HistorySimulator:
         visits = self._visits(day)
         for at, shopper, merchant in visits:
             events.extend(self._visit(day, offset, at, shopper, merchant))
+        for index in self.campaigns.rushing(day):
+            events.extend(self._rush(index, day, offset))
         return events
 
     def _visits(self, day: date) -> list[tuple[datetime, int, int]]:
         weekday = day.weekday()
+        boosts = self.campaigns.boosts(day)
         visits = []
         for shopper, habits in enumerate(self.habits):
             expected = habits.visits_per_week / 6 * DAY_WEIGHTS[weekday] / _MEAN_TRADING_WEIGHT
             count = int(expected) + (1 if self.rng.random() < expected - int(expected) else 0)
+            weights = [
+                w if self.spec.merchants[m].closed_weekday != weekday else 0.0
+                for m, w in enumerate(habits.shop_weights)
+            ]
             for _ in range(count):
-                weights = [
-                    w if self.spec.merchants[m].closed_weekday != weekday else 0.0
-                    for m, w in enumerate(habits.shop_weights)
-                ]
                 if not any(weights):
                     continue
                 merchant = self.rng.choices(range(len(weights)), weights=weights)[0]
                 visits.append((self._visit_time(merchant, day), shopper, merchant))
+            for extra, covered in boosts:
+                # Extra trips to the covered shops this shopper already goes to, in proportion
+                # to how much of their shopping goes there: those shops sell ``visit_boost`` times more.
+                drawn = [w if covered[m] else 0.0 for m, w in enumerate(weights)]
+                if not any(drawn):
+                    continue
+                more = expected * extra * sum(drawn) / sum(weights)
+                for _ in range(int(more) + (1 if self.rng.random() < more - int(more) else 0)):
+                    merchant = self.rng.choices(range(len(drawn)), weights=drawn)[0]
+                    visits.append((self._visit_time(merchant, day), shopper, merchant))
         visits.sort()
         return visits
 
@@ -212,7 +288,8 @@ class HistorySimulator:
         purchase = self._purchase_cents(merchant)
         wallet = self.wallets[shopper]
         wants_to_spend = (
-            wallet >= MIN_REDEEM_POINTS
+            self.spec.shoppers[shopper].spends_points
+            and wallet >= MIN_REDEEM_POINTS
             and self.last_earn_shop[shopper] not in (None, merchant)  # spend elsewhere than earned
             and self.rng.random() < REDEEM_CHANCE
         )
@@ -241,6 +318,8 @@ class HistorySimulator:
             self.wallets[shopper] -= captured
             self.redeemed[merchant] += captured
             self.captures.append(redeem)
+            if self.lots is not None:
+                self.lots.debit(shopper, resolved_at, captured)
         return redeem
 
     def _earn(self, at: datetime, shopper: int, merchant: int, purchase: int) -> list[Event]:
@@ -253,10 +332,54 @@ class HistorySimulator:
         self.floats[merchant] -= points
         self.wallets[shopper] += points
         self.last_earn_shop[shopper] = merchant
-        earn = Earn(self._key("earn"), shopper, merchant, purchase, points, at)
+        if self.lots is not None:
+            self.lots.credit(shopper, at, points)
+        bonuses = self.campaigns.pay(merchant, at, points, purchase)
+        for _campaign, bonus in bonuses:
+            self.wallets[shopper] += bonus
+            if self.lots is not None:
+                self.lots.credit(shopper, at, bonus)  # its own transfer, right after the earn
+        earn = Earn(self._key("earn"), shopper, merchant, purchase, points, at, bonuses)
         self.earns.append(earn)
         events.append(earn)
         return events
+
+    def _rush(self, index: int, day: date, offset: int) -> list[Event]:
+        """The campaign's last trading day (a Saturday): its regulars come once more, one by one,
+        until its uplift reaches the minimum (bounded, should the shops' baskets be tiny)."""
+        covered = [self.campaigns.campaigns[index].covers(shop, day)
+                   and spec.closed_weekday != day.weekday()
+                   for shop, spec in zip(self.campaigns.shops, self.spec.merchants, strict=True)]
+        drawn = [[w if covered[m] else 0.0 for m, w in enumerate(habits.shop_weights)] for habits in self.habits]
+        regulars = [sum(weights) for weights in drawn]
+        events: list[Event] = []
+        if not any(regulars):
+            return events
+        for _ in range(MAX_RUSH_VISITS):
+            shopper = self.rng.choices(range(len(regulars)), weights=regulars)[0]
+            merchant = self.rng.choices(range(len(covered)), weights=drawn[shopper])[0]
+            events.extend(self._visit(day, offset, self._visit_time(merchant, day), shopper, merchant))
+            if not self.campaigns.short_of_uplift(index):
+                break
+        return events
+
+    def _expire(self, day: date) -> list[Event]:
+        """The first expiry run of ``day``: what ``expiry.service.expire_wallet`` will post."""
+        assert self.lots is not None
+        at = local_dt(day, pilot.EXPIRY_HOUR)
+        lapsed = []
+        for shopper in range(len(self.wallets)):
+            posted = []
+            for lapse_day, due in self.lots.lapsed(shopper, today=day):
+                points = min(due, self.wallets[shopper])
+                if points <= 0:
+                    break
+                self.wallets[shopper] -= points
+                self.lots.debit(shopper, at, points)
+                posted.append((lapse_day, points))
+            if posted:
+                lapsed.append((shopper, tuple(posted)))
+        return [Expire(self._key("expiry"), at, tuple(lapsed))] if lapsed else []
 
     def _payout(self, day: date) -> list[Event]:
         """The first monthly settlement: the shop that accepted the most points is paid."""
@@ -282,7 +405,9 @@ class HistorySimulator:
         reversals: list[Reversal] = []
         for earn in reversed(self.earns):
             category = self.spec.merchants[earn.merchant].category
-            if category in FUN_SHOPPING and self.wallets[earn.shopper] >= earn.points:
+            # Not one with a campaign bonus: a plain ledger reversal would leave the bonus
+            # standing, where the till's undo takes it back (backend.campaigns.reversal).
+            if category in FUN_SHOPPING and not earn.bonuses and self.wallets[earn.shopper] >= earn.points:
                 self.wallets[earn.shopper] -= earn.points
                 self.floats[earn.merchant] += earn.points
                 reversals.append(Reversal(self._key("reversal"), earn.key, None, "Aankoop teruggebracht"))

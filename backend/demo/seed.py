@@ -2,8 +2,10 @@
 
 Nothing is written around the ledger: every point moves through ``post_transfer``,
 ``create_hold``/``capture_hold``/``void_hold`` or ``reverse_transfer``, so the town
-passes ``kernpunt ledger verify`` like real data must. The caller owns the transaction
-(and seals the hash chain afterwards, once the transfers are committed).
+passes ``kernpunt ledger verify`` like real data must. Campaigns, their bonuses and the
+expiry of lapsed points go through their own services (``backend.demo.seed_campaigns``).
+The caller owns the transaction (and seals the hash chain afterwards, once the transfers
+are committed).
 """
 
 from __future__ import annotations
@@ -12,18 +14,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth import service as auth_service
 from backend.auth.models import Role, User
+from backend.campaigns.models import Campaign
 from backend.config import Settings
 from backend.core.types import utcnow
-from backend.demo.history import Earn, Event, HistorySimulator, Payout, Redeem, Reversal, Topup
+from backend.demo import pilot, seed_campaigns
+from backend.demo.history import (
+    Earn,
+    Event,
+    Expire,
+    Fund,
+    HistorySimulator,
+    Payout,
+    Redeem,
+    Reversal,
+    Topup,
+)
 from backend.demo.logins import DEMO_LOGINS, DemoLogin
-from backend.demo.town import VILLAGES, TownSpec
+from backend.demo.town import OUTLYING_VILLAGES, VILLAGES, TownSpec
+from backend.demo.town_campaigns import plan_town_campaigns
 from backend.ledger import service as ledger
-from backend.ledger.models import Account
+from backend.ledger.models import Account, AccountType
 from backend.merchants.models import Merchant
 from backend.tenants.models import Tenant
 from backend.tenants.service import create_tenant
@@ -52,6 +67,7 @@ class DemoSummary:
     holds: int = 0
     history_start: date | None = None
     history_end: date | None = None
+    campaigns: list[str] = field(default_factory=list)
     kinds: dict[str, int] = field(default_factory=dict)
 
 
@@ -66,9 +82,12 @@ class TownIds:
     floats: list[int]
     redeemed: list[int]
     wallets: list[int]
+    shopper_ids: list[int]
+    breakage_id: int
     merchant_staff: dict[int, dict[Role, int]]  # merchant index -> role -> user id
     admin_id: int | None
     transfer_ids: dict[str, int] = field(default_factory=dict)
+    campaigns: list[Campaign] = field(default_factory=list)  # by the plan's campaign index
 
 
 def _login_for(role: Role | str, email: str | None = None) -> DemoLogin:
@@ -86,24 +105,32 @@ async def seed_town(
     All in the caller's one transaction, which suits a small town; a large generated town
     would call ``populate_town`` and then ``post_events`` per day in transactions of its own.
     """
-    today = today or utcnow().date()
-    history_start = today - timedelta(days=spec.weeks * 7)
+    today = today or utcnow().astimezone(pilot.LOCAL_TZ).date()  # a Brussels day, as the reports count
+    days = spec.weeks * 7
+    history_start = today - timedelta(days=days)
     joined = datetime.combine(history_start - JOINED_BEFORE_HISTORY, datetime.min.time(), tzinfo=UTC)
 
     tenant = await create_tenant(session, slug=spec.slug, name=spec.name, settings=settings)
-    tenant.created_at = joined
+    expiry_days = tenant.points_expiry_days
+    # With expiry the municipality started with a pilot that long before the history.
+    launched = pilot.launched(history_start, expiry_days) if pilot.has_pilot(expiry_days) else None
+    tenant.created_at = launched or joined
     tenant.villages = list(VILLAGES)
     session.add(tenant)
-    town = await populate_town(session, spec, tenant=tenant, joined=joined)
+    town = await populate_town(session, spec, tenant=tenant, joined=joined, pilot_joined=launched)
+    planned = plan_town_campaigns(history_start, days, villages=OUTLYING_VILLAGES)
+    town.campaigns = await seed_campaigns.create_campaigns(session, town, planned)
 
     simulator = HistorySimulator(
         spec,
         seed=seed,
         start=history_start,
-        days=spec.weeks * 7,
+        days=days,
         points_per_euro=tenant.points_per_euro,
         point_value_cents=tenant.point_value_cents,
         key_prefix=f"demo-{seed}",
+        campaigns=planned,
+        expiry_days=expiry_days,
     )
     summary = DemoSummary(
         tenant_id=tenant.id,
@@ -114,19 +141,45 @@ async def seed_town(
         users=len(DEMO_LOGINS),
         history_start=history_start,
         history_end=today - timedelta(days=1),
+        campaigns=[c.name for c in planned],
     )
+    await post_events(session, town, simulator.pilot(), summary)
     for _day, events in simulator.history():
         await post_events(session, town, events, summary)
     await post_events(session, town, simulator.closing(), summary)
-    # Accounts were opened just now; date them with their shop or shopper so that no
-    # account looks younger than its first entry.
-    await session.execute(update(Account).where(Account.tenant_id == tenant.id).values(created_at=joined))
+    await _date_accounts(session, spec, town, joined=joined, launched=launched)
     await session.flush()
     return summary
 
 
-async def populate_town(session: AsyncSession, spec: TownSpec, *, tenant: Tenant, joined: datetime) -> TownIds:
-    """Shops with their ledger accounts, shoppers with wallets, and every demo sign-in."""
+async def _date_accounts(
+    session: AsyncSession, spec: TownSpec, town: TownIds, *, joined: datetime, launched: datetime | None
+) -> None:
+    """Accounts were opened just now; date them with their shop, shopper or campaign so
+    that no account looks younger than its first entry."""
+    tenant_id = town.tenant.id
+    await session.execute(update(Account).where(Account.tenant_id == tenant_id).values(created_at=joined))
+    if launched is not None:
+        shops = [m.id for m, s in zip(town.merchants, spec.merchants, strict=True) if s.in_pilot]
+        savers = [sid for sid, s in zip(town.shopper_ids, spec.shoppers, strict=True) if s.in_pilot]
+        municipality = and_(Account.merchant_id.is_(None), Account.shopper_id.is_(None),
+                            Account.type != AccountType.CAMPAIGN_BUDGET.value)
+        await session.execute(
+            update(Account)
+            .where(Account.tenant_id == tenant_id,
+                   or_(municipality, Account.merchant_id.in_(shops), Account.shopper_id.in_(savers)))
+            .values(created_at=launched)
+        )
+    await seed_campaigns.date_budget_accounts(session, town)
+
+
+async def populate_town(
+    session: AsyncSession, spec: TownSpec, *, tenant: Tenant, joined: datetime, pilot_joined: datetime | None = None
+) -> TownIds:
+    """Shops with their ledger accounts, shoppers with wallets, and every demo sign-in.
+
+    Shops and shoppers of the pilot joined at ``pilot_joined``, the others at ``joined``.
+    """
     tenant_id = tenant.id
     merchants, floats, redeemed = [], [], []
     for merchant_spec in spec.merchants:
@@ -139,7 +192,7 @@ async def populate_town(session: AsyncSession, spec: TownSpec, *, tenant: Tenant
             postcode=merchant_spec.postcode,
             vat_number=merchant_spec.vat_number,
             iban=merchant_spec.iban,
-            created_at=joined,
+            created_at=pilot_joined if merchant_spec.in_pilot and pilot_joined else joined,
         )
         session.add(merchant)
         await session.flush()
@@ -150,8 +203,9 @@ async def populate_town(session: AsyncSession, spec: TownSpec, *, tenant: Tenant
         floats.append(float_account.id)
         redeemed.append(redeemed_account.id)
 
-    wallets = []
+    wallets, shopper_ids = [], []
     for shopper_spec in spec.shoppers:
+        shopper_joined = pilot_joined if shopper_spec.in_pilot and pilot_joined else joined
         if shopper_spec.login_email:
             login = _login_for(Role.SHOPPER, shopper_spec.login_email)
             user = await auth_service.create_user(
@@ -166,7 +220,7 @@ async def populate_town(session: AsyncSession, spec: TownSpec, *, tenant: Tenant
             shopper.first_name = shopper_spec.first_name
             shopper.postcode = shopper_spec.postcode
             shopper.village = shopper_spec.village
-            shopper.created_at = joined
+            shopper.created_at = shopper_joined
             session.add(shopper)
             await session.flush()
             wallet = await ledger.find_account(session, tenant_id=tenant_id, code=f"shopper:{shopper.id}:wallet")
@@ -176,12 +230,13 @@ async def populate_town(session: AsyncSession, spec: TownSpec, *, tenant: Tenant
                 first_name=shopper_spec.first_name,
                 postcode=shopper_spec.postcode,
                 village=shopper_spec.village,
-                created_at=joined,
+                created_at=shopper_joined,
             )
             session.add(shopper)
             await session.flush()
             wallet = await ledger.open_shopper_wallet(session, tenant_id=tenant_id, shopper_id=shopper.id)
         wallets.append(wallet.id)
+        shopper_ids.append(shopper.id)
 
     staff_shop = next((i for i, m in enumerate(spec.merchants) if m.has_demo_logins), None)
     merchant_staff: dict[int, dict[Role, int]] = {}
@@ -211,6 +266,7 @@ async def populate_town(session: AsyncSession, spec: TownSpec, *, tenant: Tenant
 
     funding = await ledger.find_account(session, tenant_id=tenant_id, code="funding")
     payouts = await ledger.find_account(session, tenant_id=tenant_id, code="payouts")
+    breakage = await ledger.find_account(session, tenant_id=tenant_id, code="breakage")
     return TownIds(
         tenant=tenant,
         funding_id=funding.id,
@@ -219,6 +275,8 @@ async def populate_town(session: AsyncSession, spec: TownSpec, *, tenant: Tenant
         floats=floats,
         redeemed=redeemed,
         wallets=wallets,
+        shopper_ids=shopper_ids,
+        breakage_id=breakage.id,
         merchant_staff=merchant_staff,
         admin_id=admin_id,
     )
@@ -261,6 +319,12 @@ async def _post(session: AsyncSession, town: TownIds, event: Event, summary: Dem
             created_by_user_id=town.merchant_staff.get(event.merchant, {}).get(Role.CASHIER),
             now=event.at,
         )
+        bonuses = await seed_campaigns.pay_bonuses(session, town, event, earn_transfer_id=posted.id)
+        _count(summary, "bonus", bonuses)
+    elif isinstance(event, Fund):
+        posted = await seed_campaigns.fund(session, town, event)
+    elif isinstance(event, Expire):
+        _count(summary, "expiry", await seed_campaigns.expire(session, town, event))
     elif isinstance(event, Redeem):
         posted = await _redeem(session, town, event, summary)
     elif isinstance(event, Payout):
@@ -294,8 +358,13 @@ async def _post(session: AsyncSession, town: TownIds, event: Event, summary: Dem
         )
     if posted is not None:
         town.transfer_ids[event.key] = posted.id
-        summary.transfers += 1
-        summary.kinds[posted.kind] = summary.kinds.get(posted.kind, 0) + 1
+        _count(summary, posted.kind, 1)
+
+
+def _count(summary: DemoSummary, kind: str, transfers: int) -> None:
+    if transfers:
+        summary.transfers += transfers
+        summary.kinds[kind] = summary.kinds.get(kind, 0) + transfers
 
 
 async def _redeem(

@@ -15,6 +15,8 @@ from backend.merchants.models import MerchantCategory as C
 
 POSTCODE = "9170"
 VILLAGES = ("Sint-Gillis", "De Klinge", "Meerdonk", "Sint-Pauwels")
+# Away from the main village: a campaign of the demo ("Sjop in je dorp") brings them custom.
+OUTLYING_VILLAGES = ("De Klinge", "Meerdonk")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class MerchantSpec:
     vat_number: str | None = None
     iban: str | None = None
     has_demo_logins: bool = False  # owner and cashier from DEMO_LOGINS belong here
+    in_pilot: bool = False  # took part in the pilot before the history (backend.demo.pilot)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class ShopperSpec:
     postcode: str = POSTCODE
     last_name: str = ""
     login_email: str | None = None  # the shopper sign-in from DEMO_LOGINS
+    in_pilot: bool = False  # saved in the pilot; some of those points lapse in the history
+    visits_per_week: float | None = None  # None: drawn at random; 0: never shops in the history
+    spends_points: bool = True  # False: only saves, so their oldest points lapse in time
 
 
 @dataclass(frozen=True)
@@ -86,9 +92,9 @@ SMALL_TOWN_MERCHANTS: tuple[MerchantSpec, ...] = (
     MerchantSpec("Slagerij Van Damme", C.BUTCHER, "Sint-Gillis", "Stationsstraat 41", closed_weekday=0,
                  vat_number="BE0846171976", iban="BE83096202205615"),
     MerchantSpec("Buurtwinkel 't Klinske", C.GROCERY, "De Klinge", "Klingedorp 22",
-                 vat_number="BE0700875973", iban="BE51063325757862"),
+                 vat_number="BE0700875973", iban="BE51063325757862", in_pilot=True),
     MerchantSpec("Apotheek Meerdonk", C.PHARMACY, "Meerdonk", "Meerdonkdorp 8",
-                 vat_number="BE0406502551", iban="BE69103462574678"),
+                 vat_number="BE0406502551", iban="BE69103462574678", in_pilot=True),
     MerchantSpec("Modehuis Verstraete", C.FASHION, "Sint-Gillis", "Stationsstraat 77", closed_weekday=0,
                  vat_number="BE0420869439", iban="BE31001624920455"),
     MerchantSpec("Schoenen De Bock", C.SHOES, "Sint-Pauwels", "Kerkstraat 5", closed_weekday=0,
@@ -123,9 +129,19 @@ _SHOPPERS: tuple[tuple[str, str, str], ...] = (
     ("Seppe", "Stekene", "9190"), ("Hanne", "Kemzeke", "9190"), ("Marc", "Sint-Niklaas", "9100"),
 )
 
+# The pilot's savers: villagers of the two pilot shops, none with a sign-in (no e-mail to warn).
+# Those who pay with points spend their oldest (pilot) points first; two stopped shopping
+# after the pilot and four only ever save, so at least six see pilot points lapse: enough
+# for the dashboard to show the expired points (it hides figures of fewer than k = 5 people).
+_PILOT_SHOPPERS = frozenset({"Eva", "Maarten", "Leen", "Jef", "Ward", "Fien", "Rik", "Mieke"})
+_GONE_QUIET = frozenset({"Jef", "Rik"})
+_ONLY_SAVE = frozenset({"Maarten", "Leen", "Ward", "Mieke"})
+
 SMALL_TOWN_SHOPPERS: tuple[ShopperSpec, ...] = (
     ShopperSpec("An", "Sint-Gillis", POSTCODE, last_name="Peeters", login_email="an.peeters@example.be"),
-    *(ShopperSpec(first, village, postcode) for first, village, postcode in _SHOPPERS),
+    *(ShopperSpec(first, village, postcode, in_pilot=first in _PILOT_SHOPPERS,
+                  visits_per_week=0.0 if first in _GONE_QUIET else None, spends_points=first not in _ONLY_SAVE)
+      for first, village, postcode in _SHOPPERS),
 )
 
 
