@@ -192,11 +192,7 @@ async def shopper_counts(session: AsyncSession, *, tenant_id: int, cur: Span, pr
     query = shopper_counts_query(tenant_id=tenant_id, cur=cur, prev=prev, before=before, shopper_table=shopper_table,
                                  new_in=new_in, dialect=session.bind.dialect.name)
     row = (await session.execute(query)).one()
-    return {name: int(value or 0) for name, value in zip(COUNT_NAMES, row, strict=True)}
-
-
-COUNT_NAMES = ("c", "p", "b", *(f"{kind}_cur" for kind in KINDS), *(f"{kind}_prev" for kind in KINDS),
-               "returning", "returning_prev", "new", "new_prev")
+    return {label.removeprefix("n_"): int(value or 0) for label, value in row._mapping.items()}
 
 
 def shopper_counts_query(*, tenant_id: int, cur: Span, prev: Span, before: Span, shopper_table: Any,
@@ -239,7 +235,6 @@ def shopper_counts_query(*, tenant_id: int, cur: Span, prev: Span, before: Span,
     sums["returning_prev"] = func.sum(f.p * f.b)
     sums["new"] = func.sum(case((and_(new_in["cur"], f.c == 1), 1), else_=0))
     sums["new_prev"] = func.sum(case((and_(new_in["prev"], f.p == 1), 1), else_=0))
-    assert tuple(sums) == COUNT_NAMES
     return select(*(value.label(f"n_{name}") for name, value in sums.items())).select_from(
         per_shopper.join(s, s.c.id == f.shopper_id))
 

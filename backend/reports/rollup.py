@@ -67,13 +67,15 @@ def row_values(tenant_id: int, key: Key, n: int, cents: int, points: int) -> dic
     }
 
 
-def _upsert(dialect_name: str) -> Any:
-    module = postgresql if dialect_name == "postgresql" else sqlite
-    stmt = module.insert(a)
+def _add_on_conflict(stmt: Any) -> Any:
     return stmt.on_conflict_do_update(
         index_elements=["tenant_id", *KEY_COLUMNS],
         set_={"n": a.c.n + stmt.excluded.n, "cents": a.c.cents + stmt.excluded.cents, "points": a.c.points + stmt.excluded.points},
     )
+
+
+def _upsert(dialect_name: str) -> Any:
+    return _add_on_conflict((postgresql if dialect_name == "postgresql" else sqlite).insert(a))
 
 
 _UPSERT = {name: _upsert(name) for name in ("postgresql", "sqlite")}
@@ -87,10 +89,7 @@ def _both_rows_pg() -> Any:
     rows, which a statement's own data-modifying CTE would not yet show.)
     """
     stmt = postgresql.insert(a).values({name: bindparam(f"a_{name}") for name in ACTIVITY_COLUMNS})
-    activity_row = stmt.on_conflict_do_update(
-        index_elements=["tenant_id", *KEY_COLUMNS],
-        set_={"n": a.c.n + stmt.excluded.n, "cents": a.c.cents + stmt.excluded.cents, "points": a.c.points + stmt.excluded.points},
-    ).returning(a.c.tenant_id).cte("activity_row")
+    activity_row = _add_on_conflict(stmt).returning(a.c.tenant_id).cte("activity_row")
     return shopper_months.upsert("postgresql", prefix="m_").add_cte(activity_row)
 
 

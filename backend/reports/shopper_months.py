@@ -133,16 +133,6 @@ async def stored(session: AsyncSession, *, tenant_id: int) -> dict[MonthKey, dic
     return found
 
 
-async def activity_totals(session: AsyncSession, *, tenant_id: int) -> list[tuple[tuple, tuple[int, int, int]]]:
-    query = select(a.c.kind, a.c.day, a.c.merchant_id, a.c.shopper_id, a.c.n, a.c.cents, a.c.points).where(
-        a.c.tenant_id == tenant_id)
-    found = []
-    async for row in await session.stream(query.execution_options(yield_per=20_000)):
-        day = row.day if isinstance(row.day, date) else date.fromisoformat(row.day)
-        found.append(((row.kind, day, row.merchant_id, row.shopper_id), (row.n, row.cents, row.points)))
-    return found
-
-
 async def replace(session: AsyncSession, *, tenant_id: int, rows: dict[MonthKey, dict[str, int]],
                   batch: int = 10_000) -> int:
     await session.execute(delete(sm).where(sm.c.tenant_id == tenant_id))
